@@ -5,10 +5,9 @@ import pytest
 from core.normalize import SIZE, to_mnist
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    d = np.load("tests/fixtures/mnist_test_1000.npz")
-    return d["x"], d["y"]
+@pytest.fixture
+def mnist(mnist_sample):
+    return mnist_sample
 
 
 def test_mnist_digits_pass_nearly_unchanged(mnist):
