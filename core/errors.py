@@ -11,3 +11,7 @@ class ImageError(DigitbotError):
 
 class ModelError(DigitbotError):
     """The model file is missing, corrupt or not the model the code expects."""
+
+
+class DataError(DigitbotError):
+    """The training or test data is missing or not in the expected form."""

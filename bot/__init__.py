@@ -1,0 +1,1 @@
+"""digitbot chat adapters: Telegram and Discord over one platform-neutral service (bot.service)."""

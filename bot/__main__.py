@@ -1,0 +1,116 @@
+"""`python -m bot`: run every adapter whose token is set, in one process, until stopped.
+
+Settings come from the environment and a `.env` file in the working directory (see
+bot/settings.py). Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 on a start-up problem or
+when an adapter dies, 2 when no token is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+from dotenv import load_dotenv
+
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("bot")
+
+NO_TOKEN = (
+    "digitbot: no bot token set. Set TELEGRAM_TOKEN (from @BotFather) and/or DISCORD_TOKEN "
+    "(Discord developer portal -> your application -> Bot -> Reset Token), in the environment "
+    "or in a .env file in this directory. See the README, 'Self-hosting'."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    load_dotenv(".env")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"digitbot: {exc}", file=sys.stderr)
+        return 1
+    if not settings.tokens:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, secrets=settings.tokens)
+    try:
+        return asyncio.run(run(settings, started))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def run(settings: Settings, started: float | None = None) -> int:
+    """Start the adapters, log one line when ready, and serve until a signal or a failure."""
+    from bot.service import Service, warm_up
+
+    started = time.monotonic() if started is None else started
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass  # not on this platform or not the main thread
+
+    service = Service(settings)
+    stoppers, watched, ready = [], [], []
+    status = 0
+    try:
+        try:
+            await loop.run_in_executor(None, warm_up)
+        except Exception as exc:
+            log.critical("cannot load the digit model: %s", exc)
+            return 1
+        adapter = ""
+        try:
+            if settings.telegram_token:
+                from bot import telegram_bot
+
+                adapter = "telegram"
+                app = telegram_bot.build_application(settings, service)
+                stoppers.append(lambda: telegram_bot.stop_application(app))
+                ready.append(await telegram_bot.start_application(app, settings))
+            if settings.discord_token:
+                from bot import discord_bot
+
+                adapter = "discord"
+                client = discord_bot.DigitClient(settings, service)
+                stoppers.append(client.close)
+                watched.append(await discord_bot.start_client(client))
+                ready.append(f"discord {client.user}")
+        except Exception as exc:
+            log.critical("%s start-up failed: %s: %s", adapter, type(exc).__name__, exc)
+            return 1
+        log.info(
+            "digitbot ready in %.2f s: %s; %d workers, queue %d",
+            time.monotonic() - started,
+            ", ".join(ready),
+            settings.workers,
+            settings.queue_size,
+        )
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({stopping, *watched}, return_when="FIRST_COMPLETED")
+        for task in done - {stopping}:
+            exc = None if task.cancelled() else task.exception()
+            log.critical("%s adapter stopped: %s", task.get_name(), exc or "closed")
+            status = 1
+        stopping.cancel()
+        return status
+    finally:
+        for stopper in reversed(stoppers):
+            try:
+                await stopper()
+            except Exception as exc:
+                log.warning("while stopping: %s: %s", type(exc).__name__, exc)
+        service.close()
+        log.info("digitbot stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The Discord adapter (discord.py 2.7), working without the privileged message-content intent.
+
+Without that intent Discord still sends a message's attachments when the message is a DM or
+mentions the bot, and interactions always carry their attachments. So the bot answers:
+the slash command `/digits image:<attachment>`, the message context-menu command "Read digits",
+images in DMs, and messages that mention the bot and carry images (or reply to one that does).
+
+DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL redirect the library (tests, proxies) through its
+two public class attributes: `discord.http.Route.BASE` (REST and interaction webhooks) and
+`discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` (a plain Client connects there first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import PurePosixPath
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot import texts
+from bot.about import about_text
+from bot.service import Reply, Service
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"}
+PNG_NAME = "digits.png"
+COLOUR = discord.Colour.blurple()
+HELP = texts.HELP.format(group_help=texts.DISCORD_GROUP_HELP)
+
+
+class DigitClient(discord.Client):
+    """A Client with the app commands registered and the Service at hand."""
+
+    def __init__(self, settings: Settings, service: Service, **options):
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
+        super().__init__(intents=discord.Intents.default(), **options)
+        self.settings, self.service = settings, service
+        self.connected = asyncio.Event()
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(digits_command)
+        self.tree.add_command(read_digits_menu)
+        self.tree.add_command(help_command)
+        self.tree.add_command(about_command)
+        self.tree.on_error = on_command_error
+
+    async def setup_hook(self) -> None:
+        if self.settings.discord_sync_commands:
+            await self.tree.sync()
+
+    async def on_connect(self) -> None:
+        self.connected.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot:
+            return
+        direct = isinstance(message.channel, discord.DMChannel | discord.GroupChannel)
+        if not direct and not self.user.mentioned_in(message):
+            return
+        images = _images(message.attachments)
+        if not images and not direct:
+            referenced = message.reference.resolved if message.reference else None
+            if isinstance(referenced, discord.Message):
+                images = _images(referenced.attachments)
+        if not images:
+            text = texts.NOT_AN_IMAGE if message.attachments else texts.DM_NO_IMAGE
+            await _safely(message.reply(text, mention_author=False))
+            return
+        for attachment in images[: self.settings.max_images_per_message]:
+            reply = await self.service.handle(
+                f"dc:{message.author.id}", attachment.size, attachment.read
+            )
+            await _safely(message.reply(**_reply_kwargs(reply), mention_author=False))
+
+
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py at other REST and gateway URLs when the settings give them."""
+    if settings.discord_api_base_url:
+        discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def start_client(client: DigitClient, timeout: float = 60.0) -> asyncio.Task:
+    """Log in and connect; returns the running client task once the gateway session is up."""
+    apply_endpoints(client.settings)
+    task = asyncio.create_task(client.start(client.settings.discord_token), name="discord")
+    connected = asyncio.create_task(client.connected.wait())
+    done, _ = await asyncio.wait({task, connected}, timeout=timeout, return_when="FIRST_COMPLETED")
+    if connected not in done:
+        connected.cancel()
+        if task in done:
+            task.result()  # raises LoginFailure and the like
+        task.cancel()
+        raise TimeoutError(f"discord: no gateway session after {timeout:.0f} s")
+    return task
+
+
+# App commands
+
+
+@app_commands.command(name="digits", description="Read the handwritten digits in an image")
+@app_commands.describe(image="A photo of handwritten digits (JPEG, PNG or WebP)")
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+async def digits_command(interaction: discord.Interaction, image: discord.Attachment) -> None:
+    await _answer_interaction(interaction, [image])
+
+
+@app_commands.context_menu(name="Read digits")
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+async def read_digits_menu(interaction: discord.Interaction, message: discord.Message) -> None:
+    await _answer_interaction(interaction, message.attachments)
+
+
+@app_commands.command(name="help", description="How to photograph digits for the bot")
+async def help_command(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message(HELP, ephemeral=True)
+
+
+@app_commands.command(name="about", description="The model, and what happens to your photos")
+async def about_command(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message(about_text(), ephemeral=True)
+
+
+async def _answer_interaction(
+    interaction: discord.Interaction, attachments: list[discord.Attachment]
+) -> None:
+    """Refuse at once (privately) or defer within Discord's 3 s, then follow up per image."""
+    client: DigitClient = interaction.client
+    images = _images(attachments)[: client.settings.max_images_per_message]
+    if not images:
+        text = texts.NOT_AN_IMAGE if attachments else texts.CONTEXT_NO_IMAGE
+        await interaction.response.send_message(text, ephemeral=True)
+        return
+    user = f"dc:{interaction.user.id}"
+    ticket = client.service.admit(user)
+    if isinstance(ticket, Reply):
+        await interaction.response.send_message(ticket.text, ephemeral=True)
+        return
+    try:
+        await interaction.response.defer(thinking=True)
+    except BaseException:
+        ticket.release()
+        raise
+    for i, image in enumerate(images):
+        if i == 0:
+            reply = await client.service.read(ticket, image.size, image.read)
+        else:
+            reply = await client.service.handle(user, image.size, image.read)
+        await _safely(interaction.followup.send(**_reply_kwargs(reply)))
+
+
+async def on_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """One log line; the user hears that something went wrong if they can still be answered."""
+    cause = getattr(error, "original", error)
+    log.error("discord: %s: %s", type(cause).__name__, str(cause).replace("\n", " ")[:200])
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(texts.FAILED, ephemeral=True)
+        else:
+            await interaction.response.send_message(texts.FAILED, ephemeral=True)
+    except discord.HTTPException:
+        pass
+
+
+# Replies
+
+
+def _reply_kwargs(reply: Reply) -> dict:
+    """Message arguments for a Reply: an embed with the picture for a reading, else text."""
+    if reply.result is None or reply.png is None:
+        return {"content": reply.text}
+    result = reply.result
+    embed = discord.Embed(
+        title=texts.headline(result).replace("\n", " / ")[:256],
+        description=texts.confidences(result, limit=4000),
+        colour=COLOUR,
+    )
+    if any(d.uncertain for d in result.digits):
+        embed.set_footer(text=f"{texts.UNCERTAIN} uncertain: please check these digits.")
+    if result.warnings:
+        embed.add_field(name="Note", value="\n".join(result.warnings)[:1024], inline=False)
+    embed.set_image(url=f"attachment://{PNG_NAME}")
+    return {"embed": embed, "file": discord.File(io.BytesIO(reply.png), filename=PNG_NAME)}
+
+
+def _images(attachments: list[discord.Attachment]) -> list[discord.Attachment]:
+    return [a for a in attachments if _is_image(a)]
+
+
+def _is_image(attachment: discord.Attachment) -> bool:
+    kind = (attachment.content_type or "").lower()
+    return kind.startswith("image/") or PurePosixPath(attachment.filename).suffix.lower() in (
+        IMAGE_SUFFIXES
+    )
+
+
+async def _safely(send) -> None:
+    """Await a send; a failure to answer one user is logged in one line and goes no further."""
+    try:
+        await send
+    except discord.HTTPException as exc:
+        log.error("discord: could not send a reply: %s %s", exc.status, exc.text[:200])

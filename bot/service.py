@@ -1,0 +1,183 @@
+"""The platform-neutral part of the bot: admit a photo, read it off the event loop, word the reply.
+
+Adapters hand over who asked, the size the platform reports and a coroutine that downloads the
+bytes into memory; they get back a Reply to send. Every outcome, failures included, is a Reply:
+the adapters never see an exception from reading a photo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bot import texts
+from bot.settings import Settings
+from core.errors import DigitbotError, ImageError
+from core.result import Result
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[], Awaitable[bytes | bytearray]]
+Pipeline = Callable[[bytes], tuple[Result, bytes | None]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back. `kind` is one of: reading, no_digits, refused, busy, error."""
+
+    kind: str
+    text: str
+    result: Result | None = None
+    png: bytes | None = None
+
+
+def read_photo(data: bytes) -> tuple[Result, bytes | None]:
+    """Decode, read and render one photo with the core. Runs in a worker thread."""
+    from core import decode, read, render
+
+    photo = decode(data)
+    result = read(photo)
+    return result, (render(result, photo) if result.digits else None)
+
+
+def warm_up() -> None:
+    """Import the core and load its model, so the first photo is quick and a broken model file
+    stops the bot at start-up rather than at the first user's photo."""
+    from core import classify, decode, read, render  # noqa: F401 - importing is half the work
+
+    classify.get_classifier()
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per key (a sliding window)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._events: dict[str, deque[float]] = {}
+
+    def wait_time(self, key: str) -> float:
+        """Seconds until `key` may act again; 0 means now (and the event is counted)."""
+        now = self.clock()
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if len(events) >= self.limit:
+            return events[0] + self.window - now
+        events.append(now)
+        if len(self._events) > 10_000:
+            self._forget_idle(now)
+        return 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
+            del self._events[key]
+
+
+class Ticket:
+    """A place in the worker pool's queue, held from admission until the reply is ready."""
+
+    def __init__(self, service: Service):
+        self._service: Service | None = service
+
+    def release(self) -> None:
+        if self._service is not None:
+            self._service.in_flight -= 1
+            self._service = None
+
+
+class Service:
+    """Reads photos for every adapter: rate limit, bounded queue, worker pool, reply text."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: Pipeline = read_photo,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.capacity = settings.workers + settings.queue_size
+        self.in_flight = 0
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_window, clock)
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="reader")
+
+    def admit(self, user: str) -> Ticket | Reply:
+        """A Ticket if `user` may send a photo now, else the polite refusal to send at once."""
+        if self.in_flight >= self.capacity:
+            log.warning("busy: %d photos in flight, refusing one", self.in_flight)
+            return Reply("busy", texts.BUSY)
+        wait = self.limiter.wait_time(user)
+        if wait > 0:
+            log.info("rate limit: a user must wait %.0f s", wait)
+            return Reply("refused", texts.RATE_LIMITED.format(seconds=max(1, round(wait))))
+        self.in_flight += 1
+        return Ticket(self)
+
+    async def read(self, ticket: Ticket, size: int | None, fetch: Fetch) -> Reply:
+        """Download (into memory) and read one admitted photo; releases the ticket."""
+        try:
+            return await self._read(size, fetch)
+        finally:
+            ticket.release()
+
+    async def handle(self, user: str, size: int | None, fetch: Fetch) -> Reply:
+        """admit() then read(): the whole job for adapters that need nothing in between."""
+        ticket = self.admit(user)
+        if isinstance(ticket, Reply):
+            return ticket
+        return await self.read(ticket, size, fetch)
+
+    async def _read(self, size: int | None, fetch: Fetch) -> Reply:
+        limit = self.settings.max_image_bytes
+        if size is not None and size > limit:
+            log.info("refused a %d-byte image before download", size)
+            return self._too_big(size)
+        started = time.monotonic()
+        try:
+            data = await asyncio.wait_for(fetch(), self.settings.download_timeout)
+        except Exception as exc:  # any download failure is the same to the user
+            log.warning("download failed: %s", _describe(exc))
+            return Reply("error", texts.DOWNLOAD_FAILED)
+        if len(data) > limit:
+            log.info("refused a %d-byte image after download", len(data))
+            return self._too_big(len(data))
+        loop = asyncio.get_running_loop()
+        try:
+            result, png = await loop.run_in_executor(self._pool, self.pipeline, bytes(data))
+        except ImageError as exc:
+            log.info("unreadable image: %s", exc)
+            return Reply("refused", str(exc) or texts.NOT_AN_IMAGE)
+        except Exception as exc:  # the bot keeps serving, whatever went wrong
+            log.error("reading failed: %s", _describe(exc))
+            return Reply("error", texts.FAILED)
+        log.info(
+            "read %d digits in %.2f s (%d bytes)",
+            len(result.digits),
+            time.monotonic() - started,
+            len(data),
+        )
+        if not result.digits:
+            return Reply("no_digits", texts.caption(result), result=result)
+        return Reply("reading", texts.caption(result), result=result, png=png)
+
+    def _too_big(self, size: int) -> Reply:
+        mb = 1024 * 1024
+        limit = self.settings.max_image_mb
+        text = texts.TOO_BIG.format(size=f"{size / mb:.1f}", limit=f"{limit:g}")
+        return Reply("refused", text)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _describe(exc: BaseException) -> str:
+    """Exception type and message on one line (DigitbotError messages are already user-facing)."""
+    if isinstance(exc, DigitbotError):
+        return f"{type(exc).__name__}: {exc}"
+    text = str(exc).replace("\n", " ")[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

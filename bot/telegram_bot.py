@@ -1,0 +1,327 @@
+"""The Telegram adapter (python-telegram-bot 22): long polling, or a webhook when configured.
+
+Private chats: every photo or image file is read. Groups (privacy mode on): `/digits` as a reply
+to a photo, a photo whose caption mentions the bot, a photo sent in reply to the bot, and every
+photo when auto-reading is on for the chat (`/autoread on|off`, admins only; default from
+GROUP_AUTOREAD). Auto-reading choices live in memory and reset to the default on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import PurePosixPath
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Chat, Message, MessageEntity, Update
+from telegram.constants import ChatAction, ChatMemberStatus
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts
+from bot.about import about_text
+from bot.service import Reply, Service, Ticket
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's future behaviour (durations as timedelta, e.g. RetryAfter's
+# retry_after) rather than its deprecation warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"}
+COMMANDS = [
+    BotCommand("help", "how to photograph digits"),
+    BotCommand("digits", "reply to a photo with this to read it"),
+    BotCommand("about", "the model and what happens to your photos"),
+    BotCommand("autoread", "groups: read every photo (on/off, admins only)"),
+]
+HELP = texts.HELP.format(group_help=texts.TELEGRAM_GROUP_HELP)
+# Sending a reply: attempts, and the longest flood-control wait we sit out before giving up.
+SEND_ATTEMPTS = 3
+MAX_RETRY_AFTER = 30.0
+# Albums whose captioned photo asked for a reading, so the album's other photos are read too.
+ALBUM_MEMORY = 256
+
+
+def build_application(settings: Settings, service: Service) -> Application:
+    """The python-telegram-bot Application with every handler, not yet started."""
+    builder = ApplicationBuilder().token(settings.telegram_token).concurrent_updates(True)
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    app = builder.build()
+    app.bot_data.update(service=service, settings=settings, albums={})
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("about", about))
+    app.add_handler(CommandHandler("digits", digits))
+    app.add_handler(CommandHandler("autoread", autoread))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & (filters.PHOTO | filters.Document.ALL), photo)
+    )
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, other_private)
+    )
+    app.add_error_handler(on_error)
+    return app
+
+
+async def start_application(app: Application, settings: Settings) -> str:
+    """Connect, register the command menu and start receiving updates; returns a ready note."""
+    await app.initialize()
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+    except TelegramError as exc:
+        log.warning("telegram: could not set the command menu: %s", exc)
+    if settings.telegram_webhook_url:
+        path = urlparse(settings.telegram_webhook_url).path.strip("/") or "telegram"
+        await app.updater.start_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path=path,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret or None,
+            allowed_updates=[Update.MESSAGE],
+        )
+        mode = f"webhook on port {settings.telegram_webhook_port}"
+    else:
+        await app.updater.start_polling(allowed_updates=[Update.MESSAGE])
+        mode = "polling"
+    await app.start()
+    return f"telegram @{app.bot.username} ({mode})"
+
+
+async def stop_application(app: Application) -> None:
+    if app.updater and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+# Commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _send_text(update.effective_message, texts.START + HELP)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _send_text(update.effective_message, HELP)
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _send_text(update.effective_message, about_text())
+
+
+async def digits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/digits` sent as a reply to a photo reads that photo."""
+    message = update.effective_message
+    target = message.reply_to_message
+    if target is None or _image_of(target) is None:
+        await _send_text(message, texts.DIGITS_NEEDS_REPLY)
+        return
+    await _read_and_reply(context, target, answer_to=message)
+
+
+async def autoread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/autoread on|off`: group admins choose whether every photo in the chat is read."""
+    message, chat = update.effective_message, update.effective_chat
+    if chat.type == Chat.PRIVATE:
+        await _send_text(message, texts.AUTOREAD_PRIVATE)
+        return
+    choice = (context.args or [""])[0].lower()
+    if choice not in ("on", "off"):
+        state = "on" if _autoread_on(context) else "off"
+        await _send_text(message, texts.AUTOREAD_USAGE.format(state=state))
+        return
+    if not await _is_admin(context, message):
+        await _send_text(message, texts.AUTOREAD_ADMINS_ONLY)
+        return
+    context.chat_data["autoread"] = choice == "on"
+    meaning = texts.AUTOREAD_ON if choice == "on" else texts.AUTOREAD_OFF
+    await _send_text(message, texts.AUTOREAD_SET.format(state=choice, meaning=meaning))
+
+
+# Photos
+
+
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or a file: read it in private chats; in groups only when the bot was asked."""
+    message = update.effective_message
+    private = update.effective_chat.type == Chat.PRIVATE
+    if not private and not _asked_in_group(message, context):
+        return
+    if _image_of(message) is None:
+        if private:
+            await _send_text(message, texts.NOT_AN_IMAGE)
+        return
+    await _read_and_reply(context, message, answer_to=message)
+
+
+async def other_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text, stickers, unknown commands in a private chat: point at what the bot does."""
+    await _send_text(update.effective_message, texts.DM_NO_IMAGE)
+
+
+def _asked_in_group(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    albums: dict[str, bool] = context.bot_data["albums"]
+    asked = (
+        _mentions_bot(message, context)
+        or _replies_to_bot(message, context)
+        or (message.media_group_id is not None and message.media_group_id in albums)
+    )
+    if asked and message.media_group_id is not None:
+        albums[message.media_group_id] = True
+        while len(albums) > ALBUM_MEMORY:
+            del albums[next(iter(albums))]
+    return asked or _autoread_on(context)
+
+
+def _mentions_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The caption mentions the bot, or is the /digits command (`/digits@bot` included)."""
+    me = context.bot
+    name = (me.username or "").lower()
+    kinds = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION, MessageEntity.BOT_COMMAND]
+    for entity, text in message.parse_caption_entities(kinds).items():
+        text = text.lower()
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == me.id:
+            return True
+        if entity.type == MessageEntity.MENTION and text[1:] == name:
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and text in ("/digits", f"/digits@{name}"):
+            return True
+    return False
+
+
+def _replies_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+
+
+def _autoread_on(context: ContextTypes.DEFAULT_TYPE) -> bool:
+    default = context.bot_data["settings"].group_autoread
+    return bool(context.chat_data.get("autoread", default))
+
+
+async def _is_admin(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+    if message.sender_chat is not None and message.sender_chat.id == message.chat_id:
+        return True  # an anonymous group admin
+    if message.from_user is None:
+        return False
+    member = await context.bot.get_chat_member(message.chat_id, message.from_user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def _image_of(message: Message, limit: int | None = None) -> tuple[str, int | None] | None:
+    """(file_id, reported size) of the image a message carries, or None. Of a photo's sizes,
+    the largest within `limit` bytes (Telegram keeps several; refusing is the last resort)."""
+    if message.photo:
+        fitting = [
+            p for p in message.photo if p.file_size and p.file_size <= (limit or p.file_size)
+        ]
+        best = (fitting or message.photo)[-1]
+        return best.file_id, best.file_size
+    document = message.document
+    if document is None:
+        return None
+    mime = (document.mime_type or "").lower()
+    suffix = PurePosixPath(document.file_name or "").suffix.lower()
+    if mime.startswith("image/") or suffix in IMAGE_SUFFIXES:
+        return document.file_id, document.file_size
+    return None
+
+
+async def _read_and_reply(
+    context: ContextTypes.DEFAULT_TYPE, source: Message, answer_to: Message
+) -> None:
+    service: Service = context.bot_data["service"]
+    file_id, size = _image_of(source, service.settings.max_image_bytes)
+    user = answer_to.from_user or answer_to.sender_chat
+    ticket = service.admit(f"tg:{user.id if user else answer_to.chat_id}")
+    if isinstance(ticket, Reply):
+        await _send(answer_to, ticket)
+        return
+    await _read_admitted(context, service, ticket, file_id, size, answer_to)
+
+
+async def _read_admitted(
+    context: ContextTypes.DEFAULT_TYPE,
+    service: Service,
+    ticket: Ticket,
+    file_id: str,
+    size: int | None,
+    answer_to: Message,
+) -> None:
+    async def fetch() -> bytearray:
+        file = await _retrying(lambda: context.bot.get_file(file_id))
+        return await _retrying(file.download_as_bytearray)
+
+    try:
+        await answer_to.get_bot().send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO)
+    except TelegramError:
+        pass  # only a courtesy
+    reply = await service.read(ticket, size, fetch)
+    await _send(answer_to, reply)
+
+
+async def _send(message: Message, reply: Reply) -> None:
+    """Send a Reply as an answer to `message`: the picture with its caption, or just text."""
+    if reply.png is None:
+        await _send_text(message, reply.text)
+        return
+    try:
+        await _retrying(
+            lambda: message.reply_photo(
+                photo=reply.png, caption=reply.text, filename="digits.png", do_quote=True
+            )
+        )
+    except BadRequest as exc:  # e.g. PHOTO_INVALID_DIMENSIONS for a very long strip
+        log.info("telegram: sending as a document instead of a photo: %s", exc)
+        await _retrying(
+            lambda: message.reply_document(
+                document=reply.png, caption=reply.text, filename="digits.png", do_quote=True
+            )
+        )
+
+
+async def _send_text(message: Message, text: str) -> None:
+    await _retrying(lambda: message.reply_text(text, do_quote=True))
+
+
+async def _retrying(call):
+    """Await call(), retrying network failures and flood-control waits a few times."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            wait = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            if attempt == SEND_ATTEMPTS or wait > MAX_RETRY_AFTER:
+                raise
+            log.warning("telegram: flood control, retrying in %.0f s", wait)
+            await asyncio.sleep(wait)
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError as exc:  # includes TimedOut
+            if attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("telegram: %s, retrying", type(exc).__name__)
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One log line per failure; the application keeps serving other updates."""
+    error = context.error
+    log.error("telegram: %s: %s", type(error).__name__, str(error).replace("\n", " ")[:200])

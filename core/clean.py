@@ -1,0 +1,231 @@
+"""Turn a photo of a page into a clean ink map: straight, flat, free of ruled and grid lines.
+
+Works for dark ink on light paper and for light chalk on a dark board (the polarity is detected).
+Uneven light, shadows and vignetting are removed by dividing by a large-scale estimate of the
+background; the page is then rotated so its lines of writing are horizontal, and long straight
+printed lines (ruled or squared paper) are taken out without cutting the strokes that cross them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core import limits
+
+
+@dataclass(frozen=True)
+class Page:
+    """A cleaned page. `ink` is float32 0..1 (0 paper, 1 strongest ink), `mask` the uint8 0/1 map
+    of ink pixels, both in the straightened frame; `to_image` is the 2x3 affine map from that
+    frame back to the working image; `angle` the rotation removed, in degrees."""
+
+    ink: np.ndarray
+    mask: np.ndarray
+    to_image: np.ndarray
+    image_size: tuple[int, int] = (0, 0)
+    angle: float = 0.0
+    light_on_dark: bool = False
+    lines_removed: int = 0
+
+
+def clean(rgb: np.ndarray) -> Page:
+    """Clean the RGB (or grey) uint8 working image of a photo into a Page."""
+    gray = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    gray = gray.astype(np.float32)
+    light_on_dark = _light_on_dark(gray)
+    if light_on_dark:
+        gray = 255.0 - gray
+    ink = _flatten(gray)
+    seed, grow = _thresholds(ink)
+    mask = _hysteresis(ink, seed, grow)
+
+    identity = np.float32([[1, 0, 0], [0, 1, 0]])
+    angle = _skew_angle(mask)
+    to_image = identity
+    if abs(angle) >= limits.MIN_SKEW_DEG:
+        ink, to_image = _rotate(ink, angle)
+    else:
+        angle = 0.0
+    # Rules are found among all faint ink, before hysteresis, so that a faint printed line is
+    # not grown into from the digits it touches.
+    weak = (ink > grow).astype(np.uint8)
+    weak, ink, removed = _remove_rules(weak, ink)
+    mask = _hysteresis(ink, seed, grow, weak)
+    return Page(ink, mask, to_image, (gray.shape[1], gray.shape[0]), angle, light_on_dark, removed)
+
+
+def _odd(n: float) -> int:
+    n = max(3, int(n))
+    return n if n % 2 else n + 1
+
+
+def _background_kernel(shape: tuple[int, int]) -> np.ndarray:
+    size = _odd(limits.BG_KERNEL_FRACTION * max(shape) / limits.BG_SHRINK)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+
+def _shrink(gray: np.ndarray, factor: int) -> np.ndarray:
+    h, w = gray.shape
+    return cv2.resize(
+        gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
+    )
+
+
+def _light_on_dark(gray: np.ndarray) -> bool:
+    """True when marks brighter than the surface around them outnumber the darker ones.
+
+    The surface is a large median filter, which follows paper or board whichever is lighter."""
+    small = _shrink(gray, 4).astype(np.uint8)
+    surface = cv2.medianBlur(small, _odd(min(255, 0.25 * max(small.shape))))
+    diff = small.astype(np.int16) - surface
+    n_bright = int((diff > limits.POLARITY_CONTRAST).sum())
+    n_dark = int((diff < -limits.POLARITY_CONTRAST).sum())
+    return n_bright > limits.POLARITY_RATIO * max(n_dark, 10)
+
+
+def _flatten(gray: np.ndarray) -> np.ndarray:
+    """Ink strength 0..1: how much darker each pixel is than the paper around it."""
+    h, w = gray.shape
+    small = _shrink(gray, limits.BG_SHRINK)
+    kernel = _background_kernel(gray.shape)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    paper = cv2.GaussianBlur(paper, (0, 0), 1.5)
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    np.maximum(paper, gray, out=paper)
+    np.maximum(paper, 8.0, out=paper)
+    ink = 1.0 - gray / paper
+    ink = cv2.GaussianBlur(ink, (3, 3), 0)
+    return np.clip(ink, 0, 1, out=ink)
+
+
+def _thresholds(ink: np.ndarray) -> tuple[float, float]:
+    """Seed and grow thresholds from the page's noise level and typical ink strength."""
+    sample = ink[::3, ::3]
+    med = float(np.median(sample))
+    sigma = 1.4826 * float(np.median(np.abs(sample - med))) + 1e-4
+    base = med + limits.NOISE_SEED * sigma
+    marks = sample[sample > max(base, limits.INK_FLOOR * 2)]
+    strength = float(np.percentile(marks, 90)) if marks.size >= 20 else 2 * base
+    seed = max(base, limits.INK_FLOOR * 2, limits.SEED_OF_STRENGTH * strength)
+    grow = max(
+        med + limits.NOISE_GROW * sigma, limits.INK_FLOOR, limits.GROW_OF_STRENGTH * strength
+    )
+    return seed, min(grow, seed)
+
+
+def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | None = None):
+    """Pixels above `grow` (or of `weak`) connected to at least one pixel above `seed`."""
+    if weak is None:
+        weak = (ink > grow).astype(np.uint8)
+    n, labels = cv2.connectedComponents(weak, connectivity=8)
+    keep = np.zeros(n, np.uint8)
+    keep[labels[ink > seed]] = 1
+    keep[0] = 0
+    return keep[labels]
+
+
+def _skew_angle(mask: np.ndarray) -> float:
+    """Rotation (degrees) that makes the lines of writing horizontal: the angle whose row
+    profile of the ink is sharpest (projection-profile method, on a shrunken mask)."""
+    factor = max(1, round(max(mask.shape) / 400))
+    small = _shrink(mask.astype(np.float32), factor)
+    ys, xs = np.nonzero(small > 0.2)
+    if len(ys) < 20:
+        return 0.0
+    n, _, stats, _ = cv2.connectedComponentsWithStats((small > 0.2).astype(np.uint8))
+    long_run = (stats[1:, cv2.CC_STAT_WIDTH] > limits.LINE_MIN_FRACTION * small.shape[1]).any()
+    tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= limits.MIN_DIGIT_PX / factor).sum()
+    if tall < limits.MIN_SKEW_MARKS and not long_run:
+        return 0.0
+    if len(ys) > 20000:
+        pick = np.random.default_rng(0).choice(len(ys), 20000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    w = small[ys, xs]
+    xs = xs - small.shape[1] / 2
+    ys = ys - small.shape[0] / 2
+
+    def sharpness(deg: float) -> float:
+        t = np.deg2rad(deg)
+        rows = np.round(ys * np.cos(t) - xs * np.sin(t)).astype(np.int64)
+        hist = np.bincount(rows - rows.min(), weights=w)
+        return float((hist**2).sum())
+
+    step = limits.SKEW_STEP_DEG
+    coarse = np.arange(-limits.MAX_SKEW_DEG, limits.MAX_SKEW_DEG + step / 2, step)
+    best = max(coarse, key=sharpness)
+    fine = np.arange(best - step, best + step + 1e-6, step / 4)
+    best = max(fine, key=sharpness)
+    # A flat optimum means there is no line structure to follow.
+    if sharpness(best) < limits.MIN_SKEW_GAIN * sharpness(0.0):
+        return 0.0
+    return float(best)
+
+
+def _rotate(ink: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate by `angle` degrees on a canvas big enough for the whole page; also return the
+    affine map from the rotated frame back to the original."""
+    h, w = ink.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    new_w, new_h = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+    m[0, 2] += new_w / 2 - w / 2
+    m[1, 2] += new_h / 2 - h / 2
+    out = cv2.warpAffine(ink, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=0)
+    return out, cv2.invertAffineTransform(m).astype(np.float32)
+
+
+def _remove_rules(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Remove long thin horizontal and vertical lines; keep strokes that cross them."""
+    h, w = mask.shape
+    thick_max = max(2, limits.LINE_MAX_THICKNESS * max(h, w))
+    found = 0
+    on_rule = np.zeros(mask.shape, bool)
+    for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
+        m = mask if axis == 0 else mask.T
+        band, count, thickness = _rule_band(m, thick_max)
+        if count < 2:  # printed rules come in families; a lone long bar may be a digit's
+            continue
+        # On the band, a pixel is rule unless it lies in a run across the rule longer than the
+        # rule is thick: that is a stroke crossing it.
+        across = np.ones((thickness + 3, 1), np.uint8)
+        crossing = cv2.morphologyEx(m, cv2.MORPH_OPEN, across)
+        hit = (band > 0) & (m > 0) & (crossing == 0)
+        on_rule |= hit if axis == 0 else hit.T
+        found += count
+    if not found:
+        return mask, ink, 0
+    # Ink clearly stronger than the printed line lying on it is writing (pen over a faint rule).
+    line_ink = float(np.median(ink[on_rule])) if on_rule.any() else 1.0
+    on_rule &= ink < 1.6 * line_ink
+    mask = mask.copy()
+    mask[on_rule] = 0
+    ink = ink.copy()
+    ink[on_rule] = 0
+    return mask, ink, found
+
+
+def _rule_band(m: np.ndarray, thick_max: float) -> tuple[np.ndarray, int, int]:
+    """Rows of long straight horizontal lines, found on the mask squeezed 8x along them.
+    Returns the band around them, how many, and their typical thickness in pixels."""
+    h, w = m.shape
+    squeeze = 8
+    small = cv2.resize(
+        m.astype(np.float32), (max(1, w // squeeze), h), interpolation=cv2.INTER_AREA
+    )
+    small = (small > 0.5).astype(np.uint8)
+    tol = 5  # rows of tolerance for a line not quite level (residual tilt, perspective)
+    small = cv2.dilate(small, np.ones((tol, 1), np.uint8))
+    length = max(3, int(limits.LINE_MIN_FRACTION * w / squeeze))
+    runs = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(m), 0, 0
+    thickness = stats[1:, cv2.CC_STAT_AREA] / np.maximum(stats[1:, cv2.CC_STAT_WIDTH], 1) - tol + 1
+    ok = np.concatenate([[False], thickness <= thick_max])
+    if not ok.any():
+        return np.zeros_like(m), 0, 0
+    band = cv2.resize(ok[labels].astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    return band, int(ok.sum()), max(1, int(round(float(np.median(thickness[ok[1:]])))))

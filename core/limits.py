@@ -1,0 +1,92 @@
+"""Every limit and threshold of the photo path, in one place, each with where it came from.
+
+Sizes in pixels refer to the working image (the photo scaled so its longer side is at most
+WORK_SIDE) unless they say otherwise. Fractions of the "digit height" refer to the median height
+of the digit-sized marks found in the photo.
+"""
+
+# --- Input limits (core.decode) ---------------------------------------------------------------
+# Telegram lets bots download files up to 20 MB; photos it recompresses are far smaller.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# 50 megapixels: above any phone camera in common use (48-50 MP sensors bin to 12 MP by
+# default). A 30000x30000 "bomb" (900 MP) is refused before its pixels are decoded.
+MAX_PIXELS = 50_000_000
+# Smaller than this on either side cannot hold a 15-px digit with any margin.
+MIN_SIDE = 16
+# Formats a phone or chat app actually sends; anything else Pillow happens to open is refused.
+FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+# Longest side of the working image. Telegram sends photos at <= 1280 px; 1600 keeps a 15-px digit
+# of a 2000-px photo above 12 px while keeping a 12-MP JPEG fast (PIL draft decodes it at 1/2).
+WORK_SIDE = 1600
+
+# --- Cleaning (core.clean) --------------------------------------------------------------------
+# Background estimate is taken on the page shrunk by this factor, closed with a kernel that is
+# BG_KERNEL_FRACTION of the longer side (wider than any pen or marker stroke in our test photos,
+# which reach ~4 % for a single digit filling the frame in marker).
+BG_SHRINK = 8
+BG_KERNEL_FRACTION = 0.07
+# Ink strength below which a pixel is never ink: 6 % darker than the local paper (seeds: twice
+# that). Faint pencil in our test photos sits at 15-40 %; JPEG ringing, paper texture and the
+# errors of the background estimate at vignetted corners stay under ~6 %.
+INK_FLOOR = 0.06
+# Noise-relative thresholds, in robust standard deviations of the flattened background (MAD).
+NOISE_SEED = 7.0  # a stroke must reach this somewhere (hysteresis seed)
+NOISE_GROW = 3.5  # and is followed down to this
+# Seeds must also reach this fraction of the typical ink strength of the page, so a shadow edge
+# on a page of dark marker does not pass just because the page is clean.
+SEED_OF_STRENGTH = 0.35
+GROW_OF_STRENGTH = 0.18
+# Polarity: light ink on a dark board is assumed when bright thin marks outnumber dark ones by
+# this factor (chalk boards are about 100 % bright marks; paper about 0 %).
+POLARITY_RATIO = 1.5
+POLARITY_CONTRAST = 25  # grey levels from the surface for a mark to count; chalk is 80+, pen 100+
+
+# --- Deskew -----------------------------------------------------------------------------------
+MAX_SKEW_DEG = 22.0  # the issue asks for +-20 deg; a little margin
+SKEW_STEP_DEG = 1.0  # then refined to a quarter of a degree
+MIN_SKEW_DEG = 0.75  # smaller rotations are left alone: MNIST digits are slanted that much anyway
+# Rotation is estimated only with at least this many marks (a lone "1" would otherwise be
+# "straightened" by up to 20 deg: its projection profile is sharpest when tilted).
+MIN_SKEW_MARKS = 3
+# ... and only when it sharpens the row profile by this factor: a lone "1" tilted 20 deg gains
+# ~6 %, a line of digits tilted 3 deg gains far more.
+MIN_SKEW_GAIN = 1.1
+
+# --- Ruled and grid lines ---------------------------------------------------------------------
+# A straight run at least this fraction of the page side is a printed line, not a digit stroke.
+LINE_MIN_FRACTION = 0.25
+# ... and no thicker than this fraction of the longer side (1 % ~ 13 px at 1280 px; printed rules
+# are 1-4 px, a marker "1" filling the frame is ~50 px).
+LINE_MAX_THICKNESS = 0.01
+
+# --- Segmentation (core.segment) --------------------------------------------------------------
+EDGE_MARGIN = 3  # marks this close to the frame edge are cut off by it: not read
+MIN_DIGIT_PX = 7  # shortest digit we try to read, working pixels (issue: ~15 px in the photo)
+SPECK_FRACTION = 0.3  # marks shorter and narrower than this x digit height are specks
+MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x height apart, merge
+MERGE_MAX_HEIGHT = 1.5  # ... unless the merged mark would be taller than this x digit height
+FRAGMENT = 0.55  # marks smaller than this x height are fragments, given to a digit right next
+FRAGMENT_GAP = 0.2  # to them (at most this x height away) if there is one
+LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
+GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
+GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
+# Touching digits: a mark wider than this x its height is tried as two or more digits.
+WIDE_RATIO = 1.05
+SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much
+BLOB_FILL = 0.7  # a solid roundish blob (stain) fills more than this of its box
+BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
+MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
+MAX_DIGITS = 300  # digits returned; the issue asks for 100+
+
+# --- Classification (core.read) ---------------------------------------------------------------
+# The model's probabilities are calibrated (see models/README.md): below this the digit is
+# flagged uncertain. At 0.8 about one digit in five flagged is actually wrong on our photo set.
+UNCERTAIN_BELOW = 0.8
+# A mark whose best class is below this is not a digit at all (letter, scribble) and is dropped.
+NOT_A_DIGIT_BELOW = 0.3
+INK_PAD = 2  # pixels of anti-aliased edge kept around each digit's mask for to_mnist
+
+# --- Rendering (core.render) ------------------------------------------------------------------
+RENDER_SIDE = 1280  # Telegram shows photos at up to 1280 px
+RENDER_BARS_MAX = 40  # digits that get a confidence-bar cell; the rest are listed in the text
+GREEN_FROM = 0.9  # box colour: green from here, amber down to UNCERTAIN_BELOW, red below

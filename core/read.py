@@ -1,0 +1,201 @@
+"""Read the digits in a photo: decode, clean, segment, normalize, classify, into one Result."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from core import limits
+from core.clean import Page, clean
+from core.decode import Photo, decode
+from core.normalize import to_mnist
+from core.result import Digit, Result
+from core.segment import Mark, assign_groups, cut_candidates, segment
+
+NO_DIGITS = (
+    "No digits found. Photograph the digits from close up so they fill most of the picture, "
+    "in even light, written in dark ink on plain paper."
+)
+
+
+def read(image: bytes | str | os.PathLike | Photo) -> Result:
+    """Read the digits in `image` (bytes, a path, or a Photo from core.decode)."""
+    photo = decode(image)
+    page = clean(photo.image)
+    layout = segment(page)
+    warnings = list(photo.warnings) + layout.notes
+    marks = layout.marks
+    if len(marks) > limits.MAX_DIGITS * 2:
+        marks = marks[: limits.MAX_DIGITS * 2]
+    marks, probs = _classify_and_split(page, marks, layout.digit_height)
+
+    ignored = layout.ignored
+    keep = [i for i in range(len(marks)) if probs[i].max() >= limits.NOT_A_DIGIT_BELOW]
+    ignored += len(marks) - len(keep)
+    marks, probs = [marks[i] for i in keep], probs[keep] if keep else np.zeros((0, 10))
+    if len(marks) > limits.MAX_DIGITS:
+        warnings.append(
+            f"Found more than {limits.MAX_DIGITS} digits; only the first "
+            f"{limits.MAX_DIGITS} were read."
+        )
+        marks, probs = marks[: limits.MAX_DIGITS], probs[: limits.MAX_DIGITS]
+    _renumber_lines(marks)
+    assign_groups(marks)
+
+    digits = tuple(_digit(m, p, page, photo) for m, p in zip(marks, probs, strict=True))
+    if not digits:
+        warnings.append(NO_DIGITS)
+    if ignored:
+        warnings.append(f"Ignored {ignored} mark{_s(ignored)} that do not look like digits.")
+    unsure = sum(d.uncertain for d in digits)
+    if unsure:
+        warnings.append(
+            f"{unsure} digit{_s(unsure)} {'is' if unsure == 1 else 'are'} uncertain "
+            "(red or amber in the picture); please check."
+        )
+    return Result(digits, _text(marks, digits), tuple(warnings), photo.size)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _probabilities(images: np.ndarray) -> np.ndarray:
+    from core.classify import get_classifier  # loads LiteRT and the model on first use
+
+    if not len(images):
+        return np.zeros((0, 10), np.float32)
+    return np.asarray(get_classifier().probabilities(images), dtype=np.float32)
+
+
+def _ink(page: Page, mark: Mark) -> np.ndarray:
+    """Soft ink map (0..1) of one mark: the page's ink under the mark's slightly widened mask, so
+    anti-aliased edges survive and neighbouring marks do not leak in."""
+    pad = limits.INK_PAD
+    h, w = page.ink.shape
+    x0, y0 = max(0, mark.x - pad), max(0, mark.y - pad)
+    x1, y1 = min(w, mark.x + mark.w + pad), min(h, mark.y + mark.h + pad)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    mask[mark.y - y0 : mark.y - y0 + mark.h, mark.x - x0 : mark.x - x0 + mark.w] = mark.mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1))
+    near = cv2.dilate(mask, kernel)
+    ink = page.ink[y0:y1, x0:x1] * near
+    core = ink[mask > 0]
+    strength = float(np.percentile(core, 75)) if core.size else 1.0
+    return np.clip(ink / max(strength, 1e-3), 0, 1)
+
+
+def _classify(page: Page, marks: list[Mark]) -> np.ndarray:
+    return _probabilities(np.stack([to_mnist(_ink(page, m)) for m in marks]) if marks else [])
+
+
+def _classify_and_split(
+    page: Page, marks: list[Mark], height: float
+) -> tuple[list[Mark], np.ndarray]:
+    """Classify every mark; try wide marks as touching digits and keep the better reading."""
+    probs = _classify(page, marks)
+    final: set[int] = set()  # ids of wide marks already tried and kept whole
+    for _ in range(4):  # each round peels one digit off every wide mark
+        wide = [
+            i for i, m in enumerate(marks) if m.w > limits.WIDE_RATIO * m.h and id(m) not in final
+        ]
+        if not wide:
+            break
+        trials = []  # (mark index, left, right)
+        for i in wide:
+            m = marks[i]
+            parts = max(2, round(m.w / (0.75 * m.h)))
+            for c in cut_candidates(m.mask, parts):
+                left, right = _sub(m, 0, c), _sub(m, c, m.w)
+                if left is not None and right is not None:
+                    trials.append((i, left, right, parts))
+        if not trials:
+            break
+        tp = _classify(page, [t[1] for t in trials] + [t[2] for t in trials])
+        n = len(trials)
+        best: dict[int, tuple[float, int]] = {}
+        for k, (i, _, _, parts) in enumerate(trials):
+            score = tp[k].max() if parts > 2 else min(tp[k].max(), tp[n + k].max())
+            if i not in best or score > best[i][0]:
+                best[i] = (float(score), k)
+        replaced: dict[int, list[tuple[Mark, np.ndarray]]] = {}
+        for i, (score, k) in best.items():
+            m = marks[i]
+            whole = float(probs[i].max())
+            aspect = m.w / m.h
+            if (aspect >= 1.35 and score >= 0.3) or score > whole + limits.SPLIT_MIN_GAIN:
+                replaced[i] = [(trials[k][1], tp[k]), (trials[k][2], tp[n + k])]
+        if not replaced:
+            break
+        new_marks, new_probs = [], []
+        for i, m in enumerate(marks):
+            for sub, p in replaced.get(i, [(m, probs[i])]):
+                new_marks.append(sub)
+                new_probs.append(p)
+        final.update(id(marks[i]) for i in wide if i not in replaced)
+        marks, probs = new_marks, np.stack(new_probs)
+    return marks, probs
+
+
+def _sub(m: Mark, c0: int, c1: int) -> Mark | None:
+    """The part of mark `m` between columns c0 and c1, trimmed to its ink."""
+    part = m.mask[:, c0:c1]
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    if len(rows) < max(3, 0.3 * m.h) or len(cols) < 2:
+        return None
+    part = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    x, y = m.x + c0 + int(cols[0]), m.y + int(rows[0])
+    return Mark(x, y, part.shape[1], part.shape[0], np.ascontiguousarray(part), m.line)
+
+
+def _renumber_lines(marks: list[Mark]) -> None:
+    numbers = {n: i for i, n in enumerate(sorted({m.line for m in marks}))}
+    for m in marks:
+        m.line = numbers[m.line]
+
+
+def _digit(mark: Mark, p: np.ndarray, page: Page, photo: Photo) -> Digit:
+    top = np.argsort(-p)[:3]
+    conf = float(p[top[0]])
+    return Digit(
+        value=int(top[0]),
+        confidence=round(conf, 4),
+        alternatives=tuple((int(k), round(float(p[k]), 4)) for k in top),
+        box=_photo_box(mark, page, photo),
+        line=mark.line,
+        uncertain=conf < limits.UNCERTAIN_BELOW,
+    )
+
+
+def _photo_box(mark: Mark, page: Page, photo: Photo) -> tuple[int, int, int, int]:
+    """The mark's box in original-photo coordinates (after EXIF rotation)."""
+    if page.angle:
+        pts = cv2.findNonZero(mark.mask)
+        hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + (mark.x, mark.y)
+        hull = np.concatenate([hull, hull + 1])
+        pts = hull @ page.to_image[:, :2].T + page.to_image[:, 2]
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+    else:
+        x0, y0, x1, y1 = mark.x, mark.y, mark.x + mark.w, mark.y + mark.h
+    s = photo.scale
+    w, h = photo.size
+    bx0, by0 = max(0, int(x0 * s)), max(0, int(y0 * s))
+    bx1, by1 = min(w, int(np.ceil(x1 * s))), min(h, int(np.ceil(y1 * s)))
+    return bx0, by0, max(1, bx1 - bx0), max(1, by1 - by0)
+
+
+def _text(marks: list[Mark], digits: tuple[Digit, ...]) -> str:
+    lines: list[str] = []
+    last_line, last_group = None, None
+    for m, d in zip(marks, digits, strict=True):
+        if m.line != last_line:
+            lines.append("")
+        elif m.group != last_group:
+            lines[-1] += " "
+        lines[-1] += str(d.value)
+        last_line, last_group = m.line, m.group
+    return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""Find the digit-sized marks on a cleaned page and put them in reading order.
+
+Connected ink is the starting point. Pieces of one broken digit (a 5 with a detached bar, a
+faint pencil stroke with a gap) are merged when they lie above one another; specks, paper edges,
+dashes and stains are set aside; the marks are grouped into text lines and, within a line, into
+groups separated by wide gaps. Splitting touching digits needs the classifier and lives in
+core.read; `cut` here gives the candidate cuts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core import limits
+from core.clean import Page
+
+
+@dataclass
+class Mark:
+    """One candidate digit: a box (x, y, w, h) in the page frame and the 0/1 mask inside it."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    mask: np.ndarray
+    line: int = 0
+    group: int = 0
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return self.x, self.y, self.w, self.h
+
+
+@dataclass
+class Layout:
+    """The marks of a page in reading order plus what was set aside and why."""
+
+    marks: list[Mark]
+    digit_height: float = 0.0
+    ignored: int = 0  # dashes, stains, giant marks: things that are clearly not digits
+    notes: list[str] = field(default_factory=list)
+
+
+def segment(page: Page) -> Layout:
+    """Find the candidate digits on `page`, in reading order (lines top to bottom)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(page.mask, connectivity=8)
+    stats = stats[1:]
+    notes = []
+    if len(stats) > limits.MAX_MARKS:
+        order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: limits.MAX_MARKS]
+        stats_idx = np.sort(order)
+        notes.append("The photo is very busy; only its largest marks were read.")
+    else:
+        stats_idx = np.arange(len(stats))
+    if not len(stats_idx):
+        return Layout([], notes=notes)
+    s = stats[stats_idx]
+    ids = stats_idx + 1
+    x, y, w, h, area = (s[:, i].astype(np.int64) for i in range(5))
+    page_h, page_w = page.mask.shape
+
+    # Paper edges: marks running along most of the frame; and marks cut off by the frame.
+    edge = (h > 0.85 * page_h) | (w > 0.85 * page_w)
+    edge |= _at_frame_edge(page, x, y, w, h) & (h < 0.5 * page_h) & (w < 0.5 * page_w)
+    height = _digit_height(h[~edge], w[~edge], area[~edge])
+    if height == 0:
+        return Layout([], notes=notes)
+
+    tiny = area < max(4.0, (0.12 * height) ** 2)
+    keep = ~edge & ~tiny
+    groups = _merge_pieces(x[keep], y[keep], w[keep], h[keep], height)
+    kept_ids = ids[keep]
+
+    marks, ignored = [], 0
+    for members in groups:
+        gx0 = int(x[keep][members].min())
+        gy0 = int(y[keep][members].min())
+        gx1 = int((x[keep][members] + w[keep][members]).max())
+        gy1 = int((y[keep][members] + h[keep][members]).max())
+        mw, mh = gx1 - gx0, gy1 - gy0
+        if max(mw, mh) < limits.MIN_DIGIT_PX or (
+            mw < limits.SPECK_FRACTION * height and mh < limits.SPECK_FRACTION * height
+        ):
+            continue  # speck
+        crop = np.isin(labels[gy0:gy1, gx0:gx1], kept_ids[members]).astype(np.uint8)
+        if _not_a_digit(crop, mw, mh, height):
+            ignored += 1
+            continue
+        marks.append(Mark(gx0, gy0, mw, mh, crop))
+    marks = _reading_order(marks)
+    return Layout(marks, height, ignored, notes)
+
+
+def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
+    """Which boxes touch the edge of the photo (mapped back through the page rotation)."""
+    m = limits.EDGE_MARGIN
+    corners = np.stack(
+        [
+            np.stack([x, y], 1),
+            np.stack([x + w, y], 1),
+            np.stack([x, y + h], 1),
+            np.stack([x + w, y + h], 1),
+        ],
+        axis=1,
+    ).astype(np.float32)  # (n, 4, 2)
+    pts = corners @ page.to_image[:, :2].T + page.to_image[:, 2]
+    iw, ih = page.image_size
+    out = (pts[..., 0] < m) | (pts[..., 1] < m) | (pts[..., 0] > iw - m) | (pts[..., 1] > ih - m)
+    return out.any(axis=1)
+
+
+def _digit_height(h: np.ndarray, w: np.ndarray, area: np.ndarray) -> float:
+    """Typical height of the digits: the median over marks that are not specks."""
+    big = (np.maximum(h, w) >= limits.MIN_DIGIT_PX) & (h >= limits.MIN_DIGIT_PX * 0.6)
+    if not big.any():
+        return 0.0
+    hb = h[big]
+    top = np.percentile(hb, 90)
+    return float(np.median(hb[hb >= 0.45 * top]))
+
+
+def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
+    """Group pieces of one digit: overlapping in x, close in y, not too tall together."""
+    n = len(x)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = np.argsort(x)
+    xs, ws = x[order], w[order]
+    x1 = x + w
+    y1 = y + h
+    max_w = int(ws.max()) if n else 0
+    for a_pos in range(n):
+        a = order[a_pos]
+        # Only pieces starting within reach of a's right edge can overlap it.
+        end = np.searchsorted(xs, x1[a], side="left")
+        start = np.searchsorted(xs, x[a] - max_w, side="left")
+        for b in order[start:end]:
+            if b <= a:
+                continue
+            overlap = min(x1[a], x1[b]) - max(x[a], x[b])
+            if overlap < 0.5 * min(w[a], w[b]):
+                continue
+            gap = max(y[a], y[b]) - min(y1[a], y1[b])
+            if gap > limits.MERGE_GAP * height:
+                continue
+            top, bottom = min(y[a], y[b]), max(y1[a], y1[b])
+            if bottom - top > limits.MERGE_MAX_HEIGHT * height:
+                continue
+            if gap > 0.05 * height and min(h[a], h[b]) > 0.75 * height:
+                continue  # two whole digits stacked in a column, not one broken digit
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[rb] = ra
+    roots = np.array([find(i) for i in range(n)])
+    groups = [np.flatnonzero(roots == r) for r in np.unique(roots)]
+    return _attach_fragments(groups, x, y, x1, y1, height)
+
+
+def _attach_fragments(groups, x, y, x1, y1, height: float) -> list[np.ndarray]:
+    """Give each small fragment (a detached bar, a piece of a broken stroke) to the nearest
+    digit-sized group when it lies right next to it."""
+    box = np.array([[x[g].min(), y[g].min(), x1[g].max(), y1[g].max()] for g in groups])
+    size = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+    small = size < limits.FRAGMENT * height
+    big = np.flatnonzero(~small)
+    if not len(big) or small.all() or not small.any():
+        return groups
+    owner = {}
+    for i in np.flatnonzero(small):
+        bx = box[big]
+        dx = np.maximum(0, np.maximum(bx[:, 0] - box[i, 2], box[i, 0] - bx[:, 2]))
+        dy = np.maximum(0, np.maximum(bx[:, 1] - box[i, 3], box[i, 1] - bx[:, 3]))
+        dist = np.maximum(dx, dy)
+        width = np.maximum(bx[:, 2], box[i, 2]) - np.minimum(bx[:, 0], box[i, 0])
+        tall = np.maximum(bx[:, 3], box[i, 3]) - np.minimum(bx[:, 1], box[i, 1])
+        ok = (dist <= limits.FRAGMENT_GAP * height) & (width <= 1.2 * height)
+        ok &= tall <= limits.MERGE_MAX_HEIGHT * height
+        if ok.any():
+            owner[i] = int(big[np.flatnonzero(ok)[np.argmin(dist[ok])]])
+    merged = {int(b): [groups[b]] for b in big}
+    out = []
+    for i in range(len(groups)):
+        if i in owner:
+            merged[owner[i]].append(groups[i])
+        elif small[i]:
+            out.append(groups[i])
+    out.extend(np.concatenate(parts) for parts in merged.values())
+    return out
+
+
+def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
+    """Dashes, underlines, solid stains and giant marks."""
+    if h > limits.BLOB_GIANT * height or w > limits.BLOB_GIANT * 1.5 * height:
+        return True
+    if w > 2 * h and h < 0.35 * height:
+        return True  # dash or underline
+    if h < 0.45 * height and w < 0.45 * height:
+        return True  # dot, comma
+    fill = float(crop.mean())
+    return fill > limits.BLOB_FILL and 0.5 < w / h < 2.0 and min(w, h) > 0.3 * height
+
+
+def _reading_order(marks: list[Mark]) -> list[Mark]:
+    """Assign line numbers (top to bottom) and sort each line left to right."""
+    lines: list[list[Mark]] = []
+    for m in sorted(marks, key=lambda m: m.y + m.h / 2):
+        best, best_share = None, 0.0
+        for line in lines[-3:]:
+            ref = sorted(line, key=lambda k: abs((k.x + k.w / 2) - (m.x + m.w / 2)))[:3]
+            top = float(np.median([k.y for k in ref]))
+            bottom = float(np.median([k.y + k.h for k in ref]))
+            share = (min(bottom, m.y + m.h) - max(top, m.y)) / max(1.0, min(m.h, bottom - top))
+            if share > best_share:
+                best, best_share = line, share
+        if best is not None and best_share >= limits.LINE_OVERLAP:
+            best.append(m)
+        else:
+            lines.append([m])
+    out = []
+    for i, line in enumerate(lines):
+        line.sort(key=lambda k: k.x)
+        for m in line:
+            m.line = i
+        out.extend(line)
+    return out
+
+
+def assign_groups(marks: list[Mark]) -> None:
+    """Number the groups on each line: a new group starts after a gap wider than usual."""
+    by_line: dict[int, list[Mark]] = {}
+    for m in marks:
+        by_line.setdefault(m.line, []).append(m)
+    for line in by_line.values():
+        line.sort(key=lambda k: k.x)
+        height = float(np.median([k.h for k in line]))
+        gaps = [b.x - (a.x + a.w) for a, b in zip(line, line[1:], strict=False)]
+        if gaps:
+            usual = float(np.median(gaps))
+            limit = max(limits.GROUP_GAP * height, min(2.5 * usual, limits.GROUP_GAP_MAX * height))
+        group = 0
+        line[0].group = 0
+        for gap, m in zip(gaps, line[1:], strict=False):
+            if gap > limit:
+                group += 1
+            m.group = group
+
+
+def cut_candidates(mask: np.ndarray, parts: int = 2, count: int = 3) -> list[int]:
+    """Columns where a wide mark of `parts` touching digits may be cut in two: the thinnest
+    columns around where the first digit should end."""
+    h, w = mask.shape
+    profile = mask.sum(axis=0).astype(np.float32)
+    profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
+    lo, hi = int(w / parts * 0.55), int(w / parts * 1.45) if parts > 2 else int(w * 0.72)
+    lo, hi = max(2, lo), min(w - 2, hi)
+    if hi <= lo:
+        return []
+    cols = lo + np.argsort(profile[lo:hi], kind="stable")
+    chosen: list[int] = []
+    for c in cols:
+        if all(abs(int(c) - k) > 0.08 * w for k in chosen):
+            chosen.append(int(c))
+        if len(chosen) == count:
+            break
+    return chosen

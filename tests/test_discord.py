@@ -1,0 +1,213 @@
+"""The Discord bot: real discord.py against the stand-in REST API and gateway on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import discord
+import pytest
+import yarl
+from PIL import Image
+from standins.discord_api import APP_ID, TOKEN, DiscordStandIn
+from standins.photos import digits_photo
+
+from bot import service as service_module
+from bot import texts
+from bot.discord_bot import DigitClient, start_client
+from bot.service import Service
+from bot.settings import Settings
+
+pytestmark = pytest.mark.timeout(60)
+
+NUMBER = "4071"
+USER = 600000000000000001
+
+
+@pytest.fixture(scope="module")
+def photo(mnist_sample) -> bytes:
+    return digits_photo(*mnist_sample, NUMBER)
+
+
+@pytest.fixture
+async def make_bot():
+    """Start the bot against a fresh stand-in Discord with the given settings."""
+    running = []
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+    async def make(**overrides):
+        server = await DiscordStandIn().start()
+        settings = Settings(
+            discord_token=TOKEN,
+            discord_api_base_url=server.api_url,
+            discord_gateway_url=server.gateway_url,
+            workers=1,
+            **overrides,
+        )
+        service = Service(settings, pipeline=service_module.read_photo)
+        client = DigitClient(settings, service, guild_ready_timeout=0.1)
+        task = await start_client(client, timeout=15)
+        running.append((server, client, task, service))
+        await server.wait_connected()
+        return server
+
+    yield make
+    for server, client, task, service in running:
+        await client.close()
+        await asyncio.wait_for(task, 5)
+        service.close()
+        await server.stop()
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.fixture
+async def dc(make_bot):
+    return await make_bot()
+
+
+def _png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.format == "PNG"
+    return image
+
+
+def _assert_reading(sent) -> None:
+    [embed] = sent.embeds
+    assert NUMBER in embed["title"]
+    assert "%" in embed["description"]
+    assert embed["image"]["url"] == "attachment://digits.png"
+    _png(sent.files["digits.png"])
+
+
+async def _quiet(server: DiscordStandIn, seconds: float = 0.5) -> None:
+    """Give the bot time to (wrongly) react."""
+    await asyncio.sleep(seconds)
+
+
+async def test_commands_registered(dc):
+    names = {(c["name"], c.get("type", 1)) for c in dc.commands}
+    assert {("digits", 1), ("Read digits", 3), ("help", 1), ("about", 1)} <= names
+    [digits] = [c for c in dc.commands if c["name"] == "digits"]
+    assert digits["options"][0]["type"] == 11  # an attachment option
+    assert yarl.URL(discord.http.Route.BASE).host == "127.0.0.1"
+    assert dc.compression == ["zlib-stream"]
+
+
+async def test_slash_command_defers_then_follows_up(dc, photo):
+    attachment = dc.attachment(photo)
+    interaction = await dc.slash_command(USER, "digits", attachment)
+    [followup] = await dc.wait_sent(1, kinds=("followup",))
+    [callback] = [s for s in dc.sent if s.kind == "callback"]
+    assert callback.payload["type"] == 5  # deferred "thinking" response
+    assert interaction["id"] in callback.path and callback.at <= followup.at
+    assert followup.path.startswith(f"/webhooks/{APP_ID}/{interaction['token']}")
+    _assert_reading(followup)
+
+
+async def test_slash_command_in_a_dm(dc, photo):
+    await dc.slash_command(USER, "digits", dc.attachment(photo), dm=True)
+    [followup] = await dc.wait_sent(1, kinds=("followup",))
+    _assert_reading(followup)
+
+
+async def test_slash_command_with_a_non_image(dc):
+    attachment = dc.attachment(b"just text", filename="notes.txt", content_type="text/plain")
+    await dc.slash_command(USER, "digits", attachment)
+    [callback] = await dc.wait_sent(1, kinds=("callback",))
+    assert callback.payload["type"] == 4 and callback.flags & 64  # private reply at once
+    assert callback.content == texts.NOT_AN_IMAGE
+    assert "GET cdn" not in dc.calls
+
+
+async def test_context_menu_reads_the_message(dc, photo):
+    target = dc.message(USER + 1, attachments=[dc.attachment(photo, content_type="image/jpeg")])
+    await dc.context_menu(USER, "Read digits", target)
+    [followup] = await dc.wait_sent(1, kinds=("followup",))
+    _assert_reading(followup)
+
+
+async def test_context_menu_on_a_message_without_images(dc):
+    await dc.context_menu(USER, "Read digits", dc.message(USER + 1, content="hi"))
+    [callback] = await dc.wait_sent(1, kinds=("callback",))
+    assert callback.content == texts.CONTEXT_NO_IMAGE and callback.flags & 64
+
+
+async def test_dm_image_is_read(dc, photo):
+    message = await dc.message_create(
+        dc.message(USER, attachments=[dc.attachment(photo, "IMG_1.JPG")], dm=True)
+    )
+    [reply] = await dc.wait_sent(1)
+    assert reply.kind == "message" and reply.path == f"/channels/{message['channel_id']}/messages"
+    assert str(reply.payload["message_reference"]["message_id"]) == message["id"]
+    _assert_reading(reply)
+
+
+async def test_mention_with_image_is_read(dc, photo):
+    message = await dc.message_create(
+        dc.message(USER, attachments=[dc.attachment(photo)], mention_bot=True)
+    )
+    [reply] = await dc.wait_sent(1)
+    assert str(reply.payload["message_reference"]["message_id"]) == message["id"]
+    _assert_reading(reply)
+
+
+async def test_mention_replying_to_an_image_reads_that_image(dc, photo):
+    original = dc.message(USER + 1, attachments=[dc.attachment(photo)])
+    await dc.message_create(dc.message(USER, mention_bot=True, referenced=original))
+    [reply] = await dc.wait_sent(1)
+    _assert_reading(reply)
+
+
+async def test_unaddressed_guild_image_is_ignored(dc, photo):
+    await dc.message_create(dc.message(USER, attachments=[dc.attachment(photo)]))
+    # The bot's own messages and other bots are ignored too, even in DMs.
+    bot_author = {"id": "42", "username": "otherbot", "discriminator": "0", "bot": True}
+    await dc.message_create(
+        dc.message(42, attachments=[dc.attachment(photo)], dm=True, author=bot_author)
+    )
+    await _quiet(dc)
+    assert dc.sent == [] and "GET cdn" not in dc.calls
+
+
+async def test_dm_without_image_gets_help(dc):
+    await dc.message_create(dc.message(USER, content="hello", dm=True))
+    [reply] = await dc.wait_sent(1)
+    assert reply.content == texts.DM_NO_IMAGE
+
+
+async def test_help_and_about_are_private(dc):
+    await dc.slash_command(USER, "help")
+    await dc.slash_command(USER, "about")
+    replies = await dc.wait_sent(2, kinds=("callback",))
+    assert all(r.flags & 64 for r in replies)
+    text = " ".join(r.content for r in replies)
+    assert "/digits" in text and "never stored" in text
+
+
+async def test_rate_limited_slash_command_is_answered_at_once(make_bot, photo):
+    dc = await make_bot(rate_limit=1)
+    await dc.slash_command(USER, "digits", dc.attachment(photo))
+    await dc.wait_sent(1, kinds=("followup",))
+    await dc.slash_command(USER, "digits", dc.attachment(photo))
+    callbacks = await dc.wait_sent(2, kinds=("callback",))
+    assert callbacks[1].payload["type"] == 4 and callbacks[1].flags & 64
+    assert "wait" in callbacks[1].content
+
+
+async def test_gateway_drop_resumes_and_keeps_answering(dc, photo):
+    await dc.drop()
+    await dc.wait_connected()
+    assert dc.resumes == 1 and dc.identifies == 1
+    await dc.message_create(dc.message(USER, attachments=[dc.attachment(photo)], dm=True))
+    [reply] = await dc.wait_sent(1)
+    _assert_reading(reply)
+
+
+async def test_invalid_session_identifies_again_and_keeps_answering(dc, photo):
+    await dc.invalidate()
+    await dc.wait_connected()
+    assert dc.identifies == 2
+    await dc.message_create(dc.message(USER, attachments=[dc.attachment(photo)], dm=True))
+    [reply] = await dc.wait_sent(1)
+    _assert_reading(reply)

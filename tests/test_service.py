@@ -1,0 +1,186 @@
+"""The platform-neutral service: admission, worker pool, failures as replies, reply wording."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+from standins.photos import blank_photo, digits_photo
+
+from bot import texts
+from bot.about import _find_accuracy, about_text
+from bot.logs import RedactingFormatter
+from bot.service import RateLimiter, Reply, Service, read_photo
+from bot.settings import Settings, SettingsError
+from core.errors import ImageError
+from core.result import Digit, Result
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _digit(value: int, confidence: float, uncertain: bool = False, alt: int = 7) -> Digit:
+    return Digit(value, confidence, ((value, confidence), (alt, 0.2)), (0, 0, 10, 10), 0, uncertain)
+
+
+RESULT = Result((_digit(4, 0.99), _digit(2, 0.55, uncertain=True)), "42", (), (100, 50))
+
+
+def _fixed(result: Result = RESULT, png: bytes | None = b"\x89PNG fake"):
+    return lambda data: (result, png)
+
+
+async def _bytes(data: bytes = b"photo"):
+    return data
+
+
+def test_caption_lists_digits_confidences_and_marks_uncertain():
+    caption = texts.caption(RESULT)
+    first, _, per_digit, note = caption.splitlines()
+    assert first == "42"
+    assert per_digit == f"4 99% · 2 55% {texts.UNCERTAIN} (7?)"
+    assert "uncertain" in note
+
+
+def test_caption_never_claims_certainty_and_fits_telegram():
+    many = Result(tuple(_digit(i % 10, 0.9996) for i in range(600)), "1" * 600)
+    caption = texts.caption(many)
+    assert len(caption) <= 1024 and "more)" in caption
+    assert "100%" not in caption and "99%" in caption
+
+
+def test_caption_without_digits_is_a_tip_with_the_core_warnings():
+    caption = texts.caption(Result((), "", ("The photo is very dark.",)))
+    assert caption.startswith(texts.NO_DIGITS) and "very dark" in caption
+
+
+def test_rate_limiter_sliding_window():
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.wait_time("a") == 0 and limiter.wait_time("a") == 0
+    assert limiter.wait_time("a") == pytest.approx(60)
+    assert limiter.wait_time("b") == 0  # per user
+    now[0] = 30
+    assert limiter.wait_time("a") == pytest.approx(30)
+    now[0] = 60.5
+    assert limiter.wait_time("a") == 0
+
+
+async def test_reading_reply():
+    service = Service(Settings(), pipeline=_fixed())
+    reply = await service.handle("u", 10, _bytes)
+    assert reply.kind == "reading" and reply.png and reply.text.startswith("42")
+    assert service.in_flight == 0
+
+
+async def test_no_digits_reply_has_no_picture():
+    service = Service(Settings(), pipeline=_fixed(Result((), ""), None))
+    reply = await service.handle("u", None, _bytes)
+    assert reply.kind == "no_digits" and reply.png is None and texts.NO_DIGITS in reply.text
+
+
+async def test_rate_limit_reply():
+    service = Service(Settings(rate_limit=2), pipeline=_fixed())
+    kinds = [(await service.handle("u", None, _bytes)).kind for _ in range(3)]
+    assert kinds == ["reading", "reading", "refused"]
+    assert (await service.handle("other", None, _bytes)).kind == "reading"
+
+
+async def test_busy_at_once_when_the_queue_is_full():
+    gate = threading.Event()
+
+    def slow(data):
+        gate.wait(10)
+        return RESULT, b"png"
+
+    service = Service(Settings(workers=1, queue_size=1, rate_limit=100), pipeline=slow)
+    first = asyncio.create_task(service.handle("a", None, _bytes))
+    second = asyncio.create_task(service.handle("b", None, _bytes))
+    await asyncio.sleep(0.05)
+    busy = await asyncio.wait_for(service.handle("c", None, _bytes), 0.5)
+    assert busy == Reply("busy", texts.BUSY)
+    gate.set()
+    assert [(await t).kind for t in (first, second)] == ["reading", "reading"]
+    assert service.in_flight == 0
+    assert (await service.handle("c", None, _bytes)).kind == "reading"
+    service.close()
+
+
+async def test_too_big_is_refused_before_download():
+    fetched = []
+
+    async def fetch():
+        fetched.append(1)
+        return b"x"
+
+    service = Service(Settings(max_image_mb=0.001), pipeline=_fixed())
+    reply = await service.handle("u", 5 * 1024 * 1024, fetch)
+    assert reply.kind == "refused" and "5.0 MB" in reply.text and fetched == []
+    reply = await service.handle("u", None, lambda: _bytes(b"x" * 2000))  # size not reported
+    assert reply.kind == "refused" and "too large" in reply.text
+
+
+async def test_failures_become_friendly_replies_and_one_log_line(caplog):
+    async def broken_download():
+        raise ConnectionResetError("peer reset")
+
+    async def stalled_download():
+        await asyncio.sleep(10)
+
+    def crash(data):
+        raise RuntimeError("boom\nsecond line")
+
+    def bad_image(data):
+        raise ImageError("The image file is damaged or incomplete; please send it again.")
+
+    settings = Settings(download_timeout=0.2, rate_limit=100)
+    caplog.set_level(logging.INFO, logger="bot.service")
+    assert (await Service(settings, _fixed()).handle("u", None, broken_download)).text == (
+        texts.DOWNLOAD_FAILED
+    )
+    assert (await Service(settings, _fixed()).handle("u", None, stalled_download)).kind == "error"
+    caplog.clear()
+    reply = await Service(settings, crash).handle("u", None, _bytes)
+    assert reply == Reply("error", texts.FAILED)
+    [record] = caplog.records
+    assert record.levelname == "ERROR" and "\n" not in record.getMessage()
+    reply = await Service(settings, bad_image).handle("u", None, _bytes)
+    assert reply.kind == "refused" and "damaged" in reply.text
+
+
+def test_settings_from_env():
+    settings = Settings.from_env(
+        {"TELEGRAM_TOKEN": "t", "RATE_LIMIT": "3", "GROUP_AUTOREAD": "on", "WORKERS": " 4 "}
+    )
+    assert settings.rate_limit == 3 and settings.group_autoread and settings.workers == 4
+    assert settings.tokens == ("t",)
+    with pytest.raises(SettingsError, match="RATE_LIMIT"):
+        Settings.from_env({"RATE_LIMIT": "many"})
+    with pytest.raises(SettingsError, match="WORKERS"):
+        Settings.from_env({"WORKERS": "0"})
+
+
+def test_log_lines_never_show_tokens():
+    token = "123456:SECRET-abc"
+    formatter = RedactingFormatter([token])
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "POST https://x/bot%s/getMe", (token,), None
+    )
+    line = formatter.format(record)
+    assert token not in line and "[token]" in line
+
+
+def test_about_reads_the_model_card_defensively():
+    assert _find_accuracy({"test_accuracy": 0.9912}) == pytest.approx(0.9912)
+    assert _find_accuracy({"metrics": {"accuracy": 99.1}}) == pytest.approx(0.991)
+    assert _find_accuracy({"test_accuracy": "n/a"}) is None
+    assert "never stored" in about_text()
+
+
+def test_real_core_reads_a_known_number(mnist_sample):
+    result, png = read_photo(digits_photo(*mnist_sample, "4071"))
+    assert result.text.replace(" ", "") == "4071"
+    assert png.startswith(b"\x89PNG")
+    result, png = read_photo(blank_photo())
+    assert result.digits == () and png is None
