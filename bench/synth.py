@@ -395,3 +395,98 @@ def pen_digit(v: int, rng, h: int = 64) -> np.ndarray:
     rows = np.flatnonzero(g.max(axis=1) > 0.1)
     cols = np.flatnonzero(g.max(axis=0) > 0.1)
     return np.pad(g[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
+
+
+# --- explicit photos for tests: every condition set by hand -----------------------------------
+def photo(
+    lines: list[list[list[np.ndarray]]],
+    *,
+    height: float = 60,
+    size: tuple[int, int] = (1280, 960),
+    paper: str = "plain",
+    angle: float = 0.0,
+    tilt: float = 0.0,
+    light: float = 0.0,
+    shadow: float = 0.0,
+    blur: float = 0.0,
+    noise: float = 0.0,
+    quality: int = 92,
+    strength: float = 1.0,
+    gap: float = 0.3,
+    specks: int = 0,
+    edge: bool = False,
+    seed: int = 0,
+    extra: list[tuple[np.ndarray, float, float]] = (),
+) -> bytes:
+    """A JPEG of `lines` (each a list of groups, each a list of glyphs: float 0..1 arrays, e.g.
+    MNIST digits / 255) written `height` px tall, with each condition given explicitly.
+    `extra` marks (glyph, x, y as fractions of the frame) are drawn too, e.g. a stain."""
+    rng = np.random.default_rng(seed)
+    width, frame_h = size
+    ink = np.zeros((frame_h, width), np.float32)
+    line_space = 1.8
+    widths = [
+        sum(sum(g.shape[1] / g.shape[0] + gap for g in grp) - gap for grp in line)
+        + 1.2 * (len(line) - 1)
+        for line in lines
+    ]
+    oy = frame_h / 2 - (len(lines) - 1) * line_space * height / 2 - height / 2
+    for li, line in enumerate(lines):
+        x = width / 2 - widths[li] * height / 2
+        y = oy + li * line_space * height
+        for grp in line:
+            for g in grp:
+                gw = max(2, round(g.shape[1] * height / g.shape[0]))
+                small = cv2.resize(_crop(g), (gw, round(height)), interpolation=cv2.INTER_LINEAR)
+                _paste_max(ink, small, int(x), int(y))
+                x += gw + gap * height
+            x += 1.2 * height - gap * height
+    for g, fx, fy in extra:
+        _paste_max(ink, g, int(fx * width), int(fy * frame_h))
+    _specks_n(ink, rng, specks)
+    chalk = paper == "chalk"
+    bg = np.array([45, 65, 55] if chalk else [244, 242, 236], np.float32)
+    ink_colour = np.array([230, 230, 225] if chalk else [25, 30, 60], np.float32)
+    img = np.ones((frame_h, width, 3), np.float32) * bg
+    if paper in ("ruled", "squared"):
+        rules = _rules(paper, (frame_h, width), height, line_space, oy, rng)
+        la = rules[..., None] * 0.5
+        img = img * (1 - la) + np.array([120, 150, 220], np.float32) * la
+    a = np.clip(ink * strength, 0, 1)[..., None]
+    img = img * (1 - a) + ink_colour * a
+    if angle:
+        m = cv2.getRotationMatrix2D((width / 2, frame_h / 2), angle, 1.0)
+        img = cv2.warpAffine(img, m, (width, frame_h), borderMode=cv2.BORDER_REFLECT)
+    if tilt:
+        img = _tilt(img, rng, tilt)
+    if edge:
+        img = _paper_edge(img, rng)
+    if light:
+        yy, xx = np.mgrid[0:frame_h, 0:width].astype(np.float32)
+        grad = 1 - light * (xx / width)
+        vignette = 1 - light * ((xx / width - 0.5) ** 2 + (yy / frame_h - 0.5) ** 2)
+        img = img * (grad * vignette)[..., None]
+    if shadow:
+        mask = np.zeros((frame_h, width), np.float32)
+        mask[:, : width // 2] = 1
+        mask = cv2.GaussianBlur(mask, (0, 0), 15)
+        img = img * (1 - shadow * mask)[..., None]
+    if blur:
+        img = cv2.GaussianBlur(img, (0, 0), blur)
+    if noise:
+        img = img + rng.normal(0, noise, img.shape).astype(np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _crop(g: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(g.max(axis=1) > 0.1)
+    cols = np.flatnonzero(g.max(axis=0) > 0.1)
+    return np.pad(g[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32), 1)
+
+
+def _specks_n(ink: np.ndarray, rng, n: int) -> None:
+    H, W = ink.shape
+    for _ in range(n):
+        cv2.circle(ink, (int(rng.integers(0, W)), int(rng.integers(0, H))), 1, 0.8, -1)

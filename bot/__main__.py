@@ -12,11 +12,15 @@ import logging
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from bot.service import Service
 
 log = logging.getLogger("bot")
 
@@ -67,25 +71,20 @@ async def run(settings: Settings, started: float | None = None) -> int:
         except Exception as exc:
             log.critical("cannot load the digit model: %s", exc)
             return 1
-        adapter = ""
-        try:
-            if settings.telegram_token:
-                from bot import telegram_bot
-
-                adapter = "telegram"
-                app = telegram_bot.build_application(settings, service)
-                stoppers.append(lambda: telegram_bot.stop_application(app))
-                ready.append(await telegram_bot.start_application(app, settings))
-            if settings.discord_token:
-                from bot import discord_bot
-
-                adapter = "discord"
-                client = discord_bot.DigitClient(settings, service)
-                stoppers.append(client.close)
-                watched.append(await discord_bot.start_client(client))
-                ready.append(f"discord {client.user}")
-        except Exception as exc:
-            log.critical("%s start-up failed: %s: %s", adapter, type(exc).__name__, exc)
+        starting = {}
+        if settings.telegram_token:
+            starting["telegram"] = _start_telegram(settings, service, stoppers)
+        if settings.discord_token:
+            starting["discord"] = _start_discord(settings, service, stoppers, watched)
+        results = await asyncio.gather(*starting.values(), return_exceptions=True)
+        failed = False
+        for name, result in zip(starting, results, strict=True):
+            if isinstance(result, BaseException):
+                log.critical("%s start-up failed: %s: %s", name, type(result).__name__, result)
+                failed = True
+            else:
+                ready.append(result)
+        if failed:
             return 1
         log.info(
             "digitbot ready in %.2f s: %s; %d workers, queue %d",
@@ -110,6 +109,25 @@ async def run(settings: Settings, started: float | None = None) -> int:
                 log.warning("while stopping: %s: %s", type(exc).__name__, exc)
         service.close()
         log.info("digitbot stopped")
+
+
+async def _start_telegram(settings: Settings, service: Service, stoppers: list) -> str:
+    from bot import telegram_bot
+
+    app = telegram_bot.build_application(settings, service)
+    stoppers.append(lambda: telegram_bot.stop_application(app))
+    return await telegram_bot.start_application(app, settings)
+
+
+async def _start_discord(
+    settings: Settings, service: Service, stoppers: list, watched: list
+) -> str:
+    from bot import discord_bot
+
+    client = discord_bot.DigitClient(settings, service)
+    stoppers.append(client.close)
+    watched.append(await discord_bot.start_client(client))
+    return f"discord {client.user}"
 
 
 if __name__ == "__main__":

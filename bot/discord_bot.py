@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import PurePosixPath
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -32,6 +35,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".ti
 PNG_NAME = "digits.png"
 COLOUR = discord.Colour.blurple()
 HELP = texts.HELP.format(group_help=texts.DISCORD_GROUP_HELP)
+SEND_ATTEMPTS = 3
 
 
 class DigitClient(discord.Client):
@@ -60,7 +64,7 @@ class DigitClient(discord.Client):
         if message.author.bot:
             return
         direct = isinstance(message.channel, discord.DMChannel | discord.GroupChannel)
-        if not direct and not self.user.mentioned_in(message):
+        if not direct and not self._mentioned(message):
             return
         images = _images(message.attachments)
         if not images and not direct:
@@ -69,13 +73,27 @@ class DigitClient(discord.Client):
                 images = _images(referenced.attachments)
         if not images:
             text = texts.NOT_AN_IMAGE if message.attachments else texts.DM_NO_IMAGE
-            await _safely(message.reply(text, mention_author=False))
+            await _send(lambda: message.reply(text, mention_author=False))
             return
         for attachment in images[: self.settings.max_images_per_message]:
             reply = await self.service.handle(
                 f"dc:{message.author.id}", attachment.size, attachment.read
             )
-            await _safely(message.reply(**_reply_kwargs(reply), mention_author=False))
+            await _send(lambda r=reply: message.reply(**_reply_kwargs(r), mention_author=False))
+
+    def _mentioned(self, message: discord.Message) -> bool:
+        """The message mentions the bot itself, or its own role (Discord's autocomplete offers
+        both); @everyone and @here do not count."""
+        if any(user.id == self.user.id for user in message.mentions):
+            return True
+        me = message.guild.me if message.guild else None
+        own = [r for r in getattr(me, "roles", []) if r.is_bot_managed()]
+        return any(role in own for role in message.role_mentions)
+
+    async def on_error(self, event: str, *args, **kwargs) -> None:
+        """One log line for an exception in an event handler (instead of a traceback)."""
+        error = sys.exc_info()[1]
+        log.error("discord: in %s: %s: %s", event, type(error).__name__, _one_line(error))
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -118,11 +136,13 @@ async def read_digits_menu(interaction: discord.Interaction, message: discord.Me
 
 
 @app_commands.command(name="help", description="How to photograph digits for the bot")
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
 async def help_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(HELP, ephemeral=True)
 
 
 @app_commands.command(name="about", description="The model, and what happens to your photos")
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
 async def about_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(about_text(), ephemeral=True)
 
@@ -152,7 +172,7 @@ async def _answer_interaction(
             reply = await client.service.read(ticket, image.size, image.read)
         else:
             reply = await client.service.handle(user, image.size, image.read)
-        await _safely(interaction.followup.send(**_reply_kwargs(reply)))
+        await _send(lambda r=reply: interaction.followup.send(**_reply_kwargs(r)))
 
 
 async def on_command_error(
@@ -160,7 +180,7 @@ async def on_command_error(
 ) -> None:
     """One log line; the user hears that something went wrong if they can still be answered."""
     cause = getattr(error, "original", error)
-    log.error("discord: %s: %s", type(cause).__name__, str(cause).replace("\n", " ")[:200])
+    log.error("discord: %s: %s", type(cause).__name__, _one_line(cause))
     try:
         if interaction.response.is_done():
             await interaction.followup.send(texts.FAILED, ephemeral=True)
@@ -202,9 +222,23 @@ def _is_image(attachment: discord.Attachment) -> bool:
     )
 
 
-async def _safely(send) -> None:
-    """Await a send; a failure to answer one user is logged in one line and goes no further."""
-    try:
-        await send
-    except discord.HTTPException as exc:
-        log.error("discord: could not send a reply: %s %s", exc.status, exc.text[:200])
+async def _send(make: Callable[[], Awaitable[object]]) -> None:
+    """Send a reply, retrying dropped connections (discord.py itself retries 5xx and 429);
+    a reply that cannot be sent is logged in one line and goes no further."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await make()
+            return
+        except discord.HTTPException as exc:
+            log.error("discord: could not send a reply: %s %s", exc.status, _one_line(exc.text))
+            return
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if attempt == SEND_ATTEMPTS:
+                log.error("discord: could not send a reply: %s", type(exc).__name__)
+                return
+            log.warning("discord: %s while replying, retrying", type(exc).__name__)
+            await asyncio.sleep(0.5 * attempt)
+
+
+def _one_line(error: object) -> str:
+    return str(error).replace("\n", " ")[:200]

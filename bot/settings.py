@@ -38,6 +38,8 @@ class Settings:
     # Groups: read every photo (not just /digits replies, mentions and replies to the bot)?
     # Group admins override this per chat with /autoread on|off.
     group_autoread: bool = False
+    # File keeping each group's /autoread choice across restarts; empty: kept in memory only.
+    telegram_state_file: str = ""
 
     log_level: str = "INFO"
 

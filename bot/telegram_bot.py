@@ -3,7 +3,8 @@
 Private chats: every photo or image file is read. Groups (privacy mode on): `/digits` as a reply
 to a photo, a photo whose caption mentions the bot, a photo sent in reply to the bot, and every
 photo when auto-reading is on for the chat (`/autoread on|off`, admins only; default from
-GROUP_AUTOREAD). Auto-reading choices live in memory and reset to the default on restart.
+GROUP_AUTOREAD). Those choices (chat_data, nothing else) survive restarts when
+TELEGRAM_STATE_FILE names a file; otherwise they live in memory.
 """
 
 from __future__ import annotations
@@ -16,19 +17,28 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
     filters,
 )
 
 from bot import texts
 from bot.about import about_text
-from bot.service import Reply, Service, Ticket
+from bot.service import Reply, Service
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,7 @@ COMMANDS = [
 HELP = texts.HELP.format(group_help=texts.TELEGRAM_GROUP_HELP)
 # Sending a reply: attempts, and the longest flood-control wait we sit out before giving up.
 SEND_ATTEMPTS = 3
+START_ATTEMPTS = 5  # connecting at start-up: 0.5 + 1 + 2 + 4 s of patience
 MAX_RETRY_AFTER = 30.0
 # Albums whose captioned photo asked for a reading, so the album's other photos are read too.
 ALBUM_MEMORY = 256
@@ -54,11 +65,22 @@ ALBUM_MEMORY = 256
 
 def build_application(settings: Settings, service: Service) -> Application:
     """The python-telegram-bot Application with every handler, not yet started."""
-    builder = ApplicationBuilder().token(settings.telegram_token).concurrent_updates(True)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .concurrent_updates(True)
+        # getUpdates gets a pool of one connection by default; a long poll torn down mid-flight
+        # can leave it checked out, after which polling stalls (a known python-telegram-bot /
+        # httpx trap) and stopping waits a second for it. A spare connection avoids both.
+        .get_updates_connection_pool_size(2)
+    )
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
     if settings.telegram_base_file_url:
         builder = builder.base_file_url(settings.telegram_base_file_url)
+    if settings.telegram_state_file:
+        keep = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
+        builder = builder.persistence(PicklePersistence(settings.telegram_state_file, keep))
     app = builder.build()
     app.bot_data.update(service=service, settings=settings, albums={})
     app.add_handler(CommandHandler("start", start))
@@ -77,8 +99,10 @@ def build_application(settings: Settings, service: Service) -> Application:
 
 
 async def start_application(app: Application, settings: Settings) -> str:
-    """Connect, register the command menu and start receiving updates; returns a ready note."""
-    await app.initialize()
+    """Connect, register the command menu and start receiving updates; returns a ready note.
+    Network trouble and flood control at this point are retried a few times (a rejected token
+    is not)."""
+    await _retrying(app.initialize, attempts=START_ATTEMPTS)
     try:
         await app.bot.set_my_commands(COMMANDS)
     except TelegramError as exc:
@@ -92,10 +116,13 @@ async def start_application(app: Application, settings: Settings) -> str:
             webhook_url=settings.telegram_webhook_url,
             secret_token=settings.telegram_webhook_secret or None,
             allowed_updates=[Update.MESSAGE],
+            bootstrap_retries=START_ATTEMPTS,
         )
         mode = f"webhook on port {settings.telegram_webhook_port}"
     else:
-        await app.updater.start_polling(allowed_updates=[Update.MESSAGE])
+        await app.updater.start_polling(
+            allowed_updates=[Update.MESSAGE], bootstrap_retries=START_ATTEMPTS
+        )
         mode = "polling"
     await app.start()
     return f"telegram @{app.bot.username} ({mode})"
@@ -245,6 +272,7 @@ def _image_of(message: Message, limit: int | None = None) -> tuple[str, int | No
 async def _read_and_reply(
     context: ContextTypes.DEFAULT_TYPE, source: Message, answer_to: Message
 ) -> None:
+    """Read the image of `source` and answer `answer_to` (the same message, or a /digits)."""
     service: Service = context.bot_data["service"]
     file_id, size = _image_of(source, service.settings.max_image_bytes)
     user = answer_to.from_user or answer_to.sender_chat
@@ -252,27 +280,28 @@ async def _read_and_reply(
     if isinstance(ticket, Reply):
         await _send(answer_to, ticket)
         return
-    await _read_admitted(context, service, ticket, file_id, size, answer_to)
 
-
-async def _read_admitted(
-    context: ContextTypes.DEFAULT_TYPE,
-    service: Service,
-    ticket: Ticket,
-    file_id: str,
-    size: int | None,
-    answer_to: Message,
-) -> None:
     async def fetch() -> bytearray:
         file = await _retrying(lambda: context.bot.get_file(file_id))
         return await _retrying(file.download_as_bytearray)
 
-    try:
-        await answer_to.get_bot().send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO)
-    except TelegramError:
-        pass  # only a courtesy
+    # "sending a photo..." while the user waits; only a courtesy, so it never holds us up.
+    action = asyncio.create_task(
+        context.bot.send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO)
+    )
+    _courtesies.add(action)
+    action.add_done_callback(_forget)
     reply = await service.read(ticket, size, fetch)
     await _send(answer_to, reply)
+
+
+_courtesies: set[asyncio.Task] = set()  # running chat actions (asyncio keeps weak references)
+
+
+def _forget(task: asyncio.Task) -> None:
+    _courtesies.discard(task)
+    if not task.cancelled():
+        task.exception()  # a failed chat action is not worth a log line
 
 
 async def _send(message: Message, reply: Reply) -> None:
@@ -288,36 +317,43 @@ async def _send(message: Message, reply: Reply) -> None:
         )
     except BadRequest as exc:  # e.g. PHOTO_INVALID_DIMENSIONS for a very long strip
         log.info("telegram: sending as a document instead of a photo: %s", exc)
-        await _retrying(
-            lambda: message.reply_document(
-                document=reply.png, caption=reply.text, filename="digits.png", do_quote=True
+        try:
+            await _retrying(
+                lambda: message.reply_document(
+                    document=reply.png, caption=reply.text, filename="digits.png", do_quote=True
+                )
             )
-        )
+        except TelegramError as exc:
+            log.warning("telegram: picture not sent (%s); sending the digits as text", exc)
+            await _send_text(message, reply.text)
+    except (NetworkError, RetryAfter) as exc:  # uploads keep failing: the digits still matter
+        log.warning("telegram: picture not sent (%s); sending the digits as text", exc)
+        await _send_text(message, reply.text)
 
 
 async def _send_text(message: Message, text: str) -> None:
     await _retrying(lambda: message.reply_text(text, do_quote=True))
 
 
-async def _retrying(call):
+async def _retrying(call, attempts: int = SEND_ATTEMPTS):
     """Await call(), retrying network failures and flood-control waits a few times."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         try:
             return await call()
         except RetryAfter as exc:
             wait = exc.retry_after
             wait = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            if attempt == SEND_ATTEMPTS or wait > MAX_RETRY_AFTER:
+            if attempt == attempts or wait > MAX_RETRY_AFTER:
                 raise
             log.warning("telegram: flood control, retrying in %.0f s", wait)
             await asyncio.sleep(wait)
-        except (BadRequest, Forbidden):
+        except (BadRequest, Forbidden, InvalidToken):
             raise
         except NetworkError as exc:  # includes TimedOut
-            if attempt == SEND_ATTEMPTS:
+            if attempt == attempts:
                 raise
             log.warning("telegram: %s, retrying", type(exc).__name__)
-            await asyncio.sleep(0.5 * attempt)
+            await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 8))
     raise AssertionError("unreachable")
 
 

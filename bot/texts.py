@@ -33,14 +33,16 @@ START = "Hello! I read handwritten digits in photos. Send me one to try.\n\n"
 ABOUT = (
     "digitbot {version}: reads handwritten digits with a small neural network (CNN) trained on "
     "MNIST{accuracy}.\n\n"
-    "Privacy: your photo is read in memory and never stored; only the reply you see is sent "
-    "back. Nothing is kept after the reply.\n\n"
+    "Privacy: I read your photo in memory; it is never written to disk or logged, and nothing "
+    "of it is kept once I have replied. (The chat itself stays with Telegram or Discord, as "
+    "every message does.)\n\n"
     "digitbot is open source: you can run your own copy (see its README)."
 )
 
-NO_DIGITS = (
-    "I couldn't find any digits in this photo. Tips: dark digits on light paper, good light, "
-    "fill the frame with the digits, and keep the photo sharp."
+NO_DIGITS = "I couldn't find any digits in this photo."
+NO_DIGITS_TIP = (
+    "Tips: dark digits on light paper, good even light, fill the frame with the digits, and "
+    "keep the photo sharp."
 )
 NOT_AN_IMAGE = "That file isn't a photo I can read. Send a JPEG, PNG or WebP image."
 TOO_BIG = "That image is too large ({size} MB). Please send one under {limit} MB."
@@ -93,7 +95,10 @@ def confidences(result: Result, limit: int = 900) -> str:
 def caption(result: Result, limit: int = 1024) -> str:
     """The reply text for a reading, at most `limit` characters (Telegram captions: 1024)."""
     if not result.digits:
-        return _clip("\n".join([NO_DIGITS, *result.warnings]), limit)
+        # The core's own notes say why and how to do better; its "No digits found." we just said.
+        notes = [w.removeprefix("No digits found.").strip() for w in result.warnings]
+        notes = [n for n in notes if n] or [NO_DIGITS_TIP]
+        return _clip("\n".join([NO_DIGITS, *notes]), limit)
     head = _clip(headline(result), limit // 3)
     notes = list(result.warnings)
     if any(d.uncertain for d in result.digits):

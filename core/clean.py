@@ -43,12 +43,12 @@ def clean(rgb: np.ndarray) -> Page:
     mask = _hysteresis(ink, seed, grow)
 
     identity = np.float32([[1, 0, 0], [0, 1, 0]])
-    angle = _skew_angle(mask)
+    angle, shear = _skew_angle(mask)
+    angle = angle if abs(angle) >= limits.MIN_SKEW_DEG else 0.0
+    shear = shear if abs(shear) >= limits.MIN_SKEW_DEG else 0.0
     to_image = identity
-    if abs(angle) >= limits.MIN_SKEW_DEG:
-        ink, to_image = _rotate(ink, angle)
-    else:
-        angle = 0.0
+    if angle or shear:
+        ink, to_image = _rotate(ink, angle, shear)
     # Rules are found among all faint ink, before hysteresis, so that a faint printed line is
     # not grown into from the digits it touches.
     weak = (ink > grow).astype(np.uint8)
@@ -91,7 +91,10 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
     h, w = gray.shape
     small = _shrink(gray, limits.BG_SHRINK)
     kernel = _background_kernel(gray.shape)
-    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    # Replicated borders: the frame edge must not look brighter than a vignetted corner.
+    r = kernel.shape[0]
+    padded = cv2.copyMakeBorder(small, r, r, r, r, cv2.BORDER_REPLICATE)
+    paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[r:-r, r:-r]
     paper = cv2.GaussianBlur(paper, (0, 0), 1.5)
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     np.maximum(paper, gray, out=paper)
@@ -127,19 +130,27 @@ def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | No
     return keep[labels]
 
 
-def _skew_angle(mask: np.ndarray) -> float:
-    """Rotation (degrees) that makes the lines of writing horizontal: the angle whose row
-    profile of the ink is sharpest (projection-profile method, on a shrunken mask)."""
+def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
+    """Rotation (degrees) that makes the lines of writing horizontal, and the shear (degrees)
+    that then makes vertical printed lines vertical (perspective tilts them apart): the angles
+    whose row and column profiles of the ink are sharpest (projection profiles, on a shrunken
+    mask)."""
     factor = max(1, round(max(mask.shape) / 400))
     small = _shrink(mask.astype(np.float32), factor)
     ys, xs = np.nonzero(small > 0.2)
     if len(ys) < 20:
-        return 0.0
+        return 0.0, 0.0
     n, _, stats, _ = cv2.connectedComponentsWithStats((small > 0.2).astype(np.uint8))
-    long_run = (stats[1:, cv2.CC_STAT_WIDTH] > limits.LINE_MIN_FRACTION * small.shape[1]).any()
-    tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= limits.MIN_DIGIT_PX / factor).sum()
+    sw, sh = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    page_w, page_h = small.shape[1], small.shape[0]
+    # Printed rules: long thin lines, or a grid that spans the page as one mark.
+    long_run = ((sw > limits.LINE_MIN_FRACTION * page_w) & (sh < 0.25 * sw)).any() or (
+        (sw > 0.6 * page_w) & (sh > 0.6 * page_h)
+    ).any()
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    tall = (heights >= max(limits.MIN_DIGIT_PX / factor, 0.3 * heights.max())).sum()
     if tall < limits.MIN_SKEW_MARKS and not long_run:
-        return 0.0
+        return 0.0, 0.0
     if len(ys) > 20000:
         pick = np.random.default_rng(0).choice(len(ys), 20000, replace=False)
         ys, xs = ys[pick], xs[pick]
@@ -147,32 +158,73 @@ def _skew_angle(mask: np.ndarray) -> float:
     xs = xs - small.shape[1] / 2
     ys = ys - small.shape[0] / 2
 
-    def sharpness(deg: float) -> float:
+    def profile(values: np.ndarray) -> float:
+        bins = np.round(values).astype(np.int64)
+        return float((np.bincount(bins - bins.min(), weights=w) ** 2).sum())
+
+    def rows(deg: float) -> float:
         t = np.deg2rad(deg)
-        rows = np.round(ys * np.cos(t) - xs * np.sin(t)).astype(np.int64)
-        hist = np.bincount(rows - rows.min(), weights=w)
-        return float((hist**2).sum())
+        return profile(ys * np.cos(t) - xs * np.sin(t))
 
-    step = limits.SKEW_STEP_DEG
-    coarse = np.arange(-limits.MAX_SKEW_DEG, limits.MAX_SKEW_DEG + step / 2, step)
-    best = max(coarse, key=sharpness)
-    fine = np.arange(best - step, best + step + 1e-6, step / 4)
-    best = max(fine, key=sharpness)
-    # A flat optimum means there is no line structure to follow.
-    if sharpness(best) < limits.MIN_SKEW_GAIN * sharpness(0.0):
+    if long_run:
+        angle = _best(rows, limits.MAX_SKEW_DEG, limits.MIN_SKEW_GAIN)
+    else:
+        angle = _neighbour_angle(stats[1:], factor)
+    t = np.deg2rad(angle)
+    rx, ry = xs * np.cos(t) + ys * np.sin(t), ys * np.cos(t) - xs * np.sin(t)
+
+    def cols(deg: float) -> float:
+        return profile(rx + ry * np.tan(np.deg2rad(deg)))
+
+    return angle, _best(cols, limits.MAX_SHEAR_DEG, limits.MIN_SHEAR_GAIN)
+
+
+def _neighbour_angle(stats: np.ndarray, factor: int) -> float:
+    """Skew of handwriting without printed lines: the median direction from each digit-sized
+    mark to its nearest neighbour, which lies on the same line (O'Gorman's docstrum)."""
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    tall = h >= limits.MIN_DIGIT_PX / factor
+    if tall.sum() < limits.MIN_SKEW_MARKS:
         return 0.0
-    return float(best)
+    med = float(np.median(h[tall]))
+    ok = tall & (h > 0.5 * med) & (h < 2 * med)
+    s = stats[ok][: limits.MAX_SKEW_MARKS]
+    if len(s) < limits.MIN_SKEW_MARKS:
+        return 0.0
+    c = s[:, :2] + s[:, 2:4] / 2.0
+    d = np.hypot(*(c[:, None, :] - c[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    near = d.argmin(axis=1)
+    v = c[near] - c
+    angles = np.degrees(np.arctan2(v[:, 1], v[:, 0]))
+    angles = (angles + 90) % 180 - 90  # a direction, not a vector
+    angles = angles[np.abs(angles) <= limits.MAX_SKEW_DEG]
+    if len(angles) < limits.MIN_SKEW_MARKS - 1:
+        return 0.0
+    return float(np.median(angles))
 
 
-def _rotate(ink: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate by `angle` degrees on a canvas big enough for the whole page; also return the
-    affine map from the rotated frame back to the original."""
+def _best(score, limit: float, gain: float) -> float:
+    step = limits.SKEW_STEP_DEG
+    coarse = np.arange(-limit, limit + step / 2, step)
+    best = max(coarse, key=score)
+    fine = np.arange(best - step, best + step + 1e-6, step / 4)
+    best = max(fine, key=score)
+    # A flat optimum means there is no line structure to follow.
+    return float(best) if score(best) >= gain * score(0.0) else 0.0
+
+
+def _rotate(ink: np.ndarray, angle: float, shear: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate by `angle` degrees, then shear by `shear` degrees, on a canvas big enough for the
+    whole page; also return the affine map from the new frame back to the original."""
     h, w = ink.shape
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    new_w, new_h = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
-    m[0, 2] += new_w / 2 - w / 2
-    m[1, 2] += new_h / 2 - h / 2
+    rot = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+    sh = np.array([[1, np.tan(np.deg2rad(shear)), 0], [0, 1, 0], [0, 0, 1]])
+    m = (sh @ rot)[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    m[:, 2] -= lo
+    new_w, new_h = (int(v + 0.5) for v in hi - lo)
     out = cv2.warpAffine(ink, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=0)
     return out, cv2.invertAffineTransform(m).astype(np.float32)
 
@@ -183,6 +235,7 @@ def _remove_rules(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.nda
     thick_max = max(2, limits.LINE_MAX_THICKNESS * max(h, w))
     found = 0
     on_rule = np.zeros(mask.shape, bool)
+    bands = []
     for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
         m = mask if axis == 0 else mask.T
         band, count, thickness = _rule_band(m, thick_max)
@@ -194,9 +247,12 @@ def _remove_rules(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.nda
         crossing = cv2.morphologyEx(m, cv2.MORPH_OPEN, across)
         hit = (band > 0) & (m > 0) & (crossing == 0)
         on_rule |= hit if axis == 0 else hit.T
+        bands.append(band if axis == 0 else band.T)
         found += count
     if not found:
         return mask, ink, 0
+    if len(bands) == 2:  # where grid lines cross, each looks like a stroke crossing the other
+        on_rule |= (bands[0] > 0) & (bands[1] > 0) & (mask > 0)
     # Ink clearly stronger than the printed line lying on it is writing (pen over a faint rule).
     line_ink = float(np.median(ink[on_rule])) if on_rule.any() else 1.0
     on_rule &= ink < 1.6 * line_ink

@@ -102,24 +102,23 @@ def _decode_open(im: Image.Image) -> Photo:
         raise ImageError(f"The image is too small ({w}x{h} pixels) to hold readable digits.")
 
     notes = []
-    if getattr(im, "is_animated", False):
-        notes.append("This is an animated image; only its first frame was read.")
-        im.seek(0)
-    orientation = _orientation(im)
-    size = (h, w) if orientation in _SWAPS_SIDES else (w, h)
-
-    if im.format in ("JPEG", "MPO"):
-        # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT when the photo is big.
-        scale = limits.WORK_SIDE / max(w, h)
-        if scale < 1:
-            im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
     try:
+        if getattr(im, "is_animated", False):
+            notes.append("This is an animated image; only its first frame was read.")
+            im.seek(0)
+        orientation = _orientation(im)
+        size = (h, w) if orientation in _SWAPS_SIDES else (w, h)
+        if im.format in ("JPEG", "MPO"):
+            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT when the photo is big.
+            scale = limits.WORK_SIDE / max(w, h)
+            if scale < 1:
+                im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
         im.load()
         rgb = _to_rgb(im)
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageError("The image file is damaged or incomplete; please send it again.") from e
     except MemoryError as e:
         raise ImageError("The image is too large to read.") from e
+    except Exception as e:  # Pillow's decoders raise many kinds on damaged data
+        raise ImageError("The image file is damaged or incomplete; please send it again.") from e
 
     if orientation in _TRANSPOSE:
         rgb = rgb.transpose(_TRANSPOSE[orientation])

@@ -21,10 +21,10 @@ WORK_SIDE = 1600
 
 # --- Cleaning (core.clean) --------------------------------------------------------------------
 # Background estimate is taken on the page shrunk by this factor, closed with a kernel that is
-# BG_KERNEL_FRACTION of the longer side (wider than any pen or marker stroke in our test photos,
-# which reach ~4 % for a single digit filling the frame in marker).
+# BG_KERNEL_FRACTION of the longer side: wider than any stroke (a marker digit filling the frame
+# has strokes ~12 % of the frame height).
 BG_SHRINK = 8
-BG_KERNEL_FRACTION = 0.07
+BG_KERNEL_FRACTION = 0.16
 # Ink strength below which a pixel is never ink: 6 % darker than the local paper (seeds: twice
 # that). Faint pencil in our test photos sits at 15-40 %; JPEG ringing, paper texture and the
 # errors of the background estimate at vignetted corners stay under ~6 %.
@@ -48,9 +48,15 @@ MIN_SKEW_DEG = 0.75  # smaller rotations are left alone: MNIST digits are slante
 # Rotation is estimated only with at least this many marks (a lone "1" would otherwise be
 # "straightened" by up to 20 deg: its projection profile is sharpest when tilted).
 MIN_SKEW_MARKS = 3
+MAX_SKEW_MARKS = 500  # marks used for the nearest-neighbour estimate (cost grows as the square)
 # ... and only when it sharpens the row profile by this factor: a lone "1" tilted 20 deg gains
 # ~6 %, a line of digits tilted 3 deg gains far more.
 MIN_SKEW_GAIN = 1.1
+# Perspective tilts the vertical lines of squared paper apart from the horizontal ones; they are
+# made vertical by a shear of up to this much, only when it sharpens the column profile a lot
+# (grid lines do; handwriting alone rarely does, and a slanted hand is left slanted).
+MAX_SHEAR_DEG = 8.0
+MIN_SHEAR_GAIN = 1.3
 
 # --- Ruled and grid lines ---------------------------------------------------------------------
 # A straight run at least this fraction of the page side is a printed line, not a digit stroke.
@@ -72,8 +78,15 @@ GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a sp
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
 # Touching digits: a mark wider than this x its height is tried as two or more digits.
 WIDE_RATIO = 1.05
-SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much
-BLOB_FILL = 0.7  # a solid roundish blob (stain) fills more than this of its box
+SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much,
+# A wide mark the model reads as one digit this surely stays whole unless it is wider still:
+# 7 % of MNIST test digits are wider than tall, and their halves often look like digits too.
+KEEP_WHOLE = 0.97
+KEEP_WHOLE_RATIO = 2.2
+PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)
+# A roundish blob whose ink fills this much of its convex hull is a stain: a thick marker 8 or
+# 0 keeps its holes and waist and stays near 0.8; a solid disc is 1.0.
+BLOB_SOLIDITY = 0.9
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

@@ -96,6 +96,8 @@ def _classify_and_split(
 ) -> tuple[list[Mark], np.ndarray]:
     """Classify every mark; try wide marks as touching digits and keep the better reading."""
     probs = _classify(page, marks)
+    widths = [m.w for m in marks if m.h > 0.6 * height]
+    usual_w = float(np.median(widths)) if widths else height
     final: set[int] = set()  # ids of wide marks already tried and kept whole
     for _ in range(4):  # each round peels one digit off every wide mark
         wide = [
@@ -124,8 +126,10 @@ def _classify_and_split(
         for i, (score, k) in best.items():
             m = marks[i]
             whole = float(probs[i].max())
-            aspect = m.w / m.h
-            if (aspect >= 1.35 and score >= 0.3) or score > whole + limits.SPLIT_MIN_GAIN:
+            two_wide = m.w >= limits.PAIR_WIDTH * usual_w and m.w >= 1.2 * m.h
+            if whole >= limits.KEEP_WHOLE and m.w < limits.KEEP_WHOLE_RATIO * m.h:
+                continue
+            if (two_wide and score >= 0.5) or (score >= max(whole + limits.SPLIT_MIN_GAIN, 0.6)):
                 replaced[i] = [(trials[k][1], tp[k]), (trials[k][2], tp[n + k])]
         if not replaced:
             break
@@ -172,7 +176,7 @@ def _digit(mark: Mark, p: np.ndarray, page: Page, photo: Photo) -> Digit:
 
 def _photo_box(mark: Mark, page: Page, photo: Photo) -> tuple[int, int, int, int]:
     """The mark's box in original-photo coordinates (after EXIF rotation)."""
-    if page.angle:
+    if not np.array_equal(page.to_image, np.float32([[1, 0, 0], [0, 1, 0]])):
         pts = cv2.findNonZero(mark.mask)
         hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + (mark.x, mark.y)
         hull = np.concatenate([hull, hull + 1])

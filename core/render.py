@@ -25,6 +25,7 @@ RED = (220, 40, 40)
 INK = (30, 30, 30)
 PANEL = (250, 250, 250)
 GRID = (215, 215, 215)
+MIN_WIDTH = 360  # narrow photos get a wider canvas so the bars stay readable
 
 
 def render(result: Result, image: bytes | str | os.PathLike | Photo) -> bytes:
@@ -43,8 +44,9 @@ def render(result: Result, image: bytes | str | os.PathLike | Photo) -> bytes:
     draw = ImageDraw.Draw(base)
     for d in result.digits:
         _box(draw, d, k, unit)
-    panel = _panel(result, base.width, unit)
-    out = Image.new("RGB", (base.width, base.height + panel.height), PANEL)
+    width = max(base.width, MIN_WIDTH)
+    panel = _panel(result, width, unit)
+    out = Image.new("RGB", (width, base.height + panel.height), PANEL)
     out.paste(base, (0, 0))
     out.paste(panel, (0, base.height))
     buf = io.BytesIO()

@@ -169,9 +169,13 @@ def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
 def _attach_fragments(groups, x, y, x1, y1, height: float) -> list[np.ndarray]:
     """Give each small fragment (a detached bar, a piece of a broken stroke) to the nearest
     digit-sized group when it lies right next to it."""
+    if not groups:
+        return groups
     box = np.array([[x[g].min(), y[g].min(), x1[g].max(), y1[g].max()] for g in groups])
-    size = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
-    small = size < limits.FRAGMENT * height
+    gw, gh = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    small = (np.maximum(gw, gh) < limits.FRAGMENT * height) | (
+        (gh < limits.FRAGMENT * height) & (gw < height)
+    )
     big = np.flatnonzero(~small)
     if not len(big) or small.all() or not small.any():
         return groups
@@ -183,7 +187,9 @@ def _attach_fragments(groups, x, y, x1, y1, height: float) -> list[np.ndarray]:
         dist = np.maximum(dx, dy)
         width = np.maximum(bx[:, 2], box[i, 2]) - np.minimum(bx[:, 0], box[i, 0])
         tall = np.maximum(bx[:, 3], box[i, 3]) - np.minimum(bx[:, 1], box[i, 1])
-        ok = (dist <= limits.FRAGMENT_GAP * height) & (width <= 1.2 * height)
+        overlap = np.minimum(bx[:, 2], box[i, 2]) - np.maximum(bx[:, 0], box[i, 0])
+        beside = (overlap < 0.3 * gw[i]) & (max(gw[i], gh[i]) > 0.3 * height)
+        ok = (dist <= limits.FRAGMENT_GAP * height) & (width <= 1.2 * height) & ~beside
         ok &= tall <= limits.MERGE_MAX_HEIGHT * height
         if ok.any():
             owner[i] = int(big[np.flatnonzero(ok)[np.argmin(dist[ok])]])
@@ -206,8 +212,11 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
         return True  # dash or underline
     if h < 0.45 * height and w < 0.45 * height:
         return True  # dot, comma
-    fill = float(crop.mean())
-    return fill > limits.BLOB_FILL and 0.5 < w / h < 2.0 and min(w, h) > 0.3 * height
+    if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.6):
+        return False  # a stain is roundish and fills its box; a slanted "1" does not
+    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return float(crop.sum()) > limits.BLOB_SOLIDITY * max(hull, 1.0)
 
 
 def _reading_order(marks: list[Mark]) -> list[Mark]:

@@ -189,6 +189,12 @@ def strip_20000x10() -> bytes:
     return _save(Image.fromarray(strip), "PNG")
 
 
+def mnist_28x28() -> bytes:
+    """One MNIST test digit (a 7) as a 28x28 image, dark on white: what people test bots with."""
+    x = np.load(MNIST_SAMPLE)["x"]
+    return _save(Image.fromarray(255 - x[0]), "PNG")
+
+
 def tall_10x20000() -> bytes:
     return _save(Image.fromarray(np.full((20000, 10), 235, np.uint8)), "PNG")
 
@@ -208,6 +214,15 @@ def animated_gif() -> bytes:
     first = _rgb().convert("P")
     others = [Image.new("P", first.size, i * 40) for i in range(1, 4)]
     return _save(first, "GIF", save_all=True, append_images=others, duration=200, loop=0)
+
+
+def damaged_animated_gif() -> bytes:
+    """The animated GIF with four bytes inserted in a later frame (found by the fuzz test):
+    the first frame is intact, the damage shows only when the frames are counted."""
+    data = bytearray(animated_gif())
+    at = int(0.875 * len(data))
+    data[at:at] = b"\x03" * 4
+    return bytes(data)
 
 
 def cmyk_jpeg() -> bytes:
@@ -291,9 +306,11 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "tiny_1x1.png": tiny_1x1,
     "strip_20000x10.png": strip_20000x10,
     "strip_10x20000.png": tall_10x20000,
+    "mnist_28x28.png": mnist_28x28,
     "plain.png": plain_png,
     "plain.jpg": plain_jpeg,
     "animated.gif": animated_gif,
+    "damaged_animated.gif": damaged_animated_gif,
     "cmyk.jpg": cmyk_jpeg,
     "gray16.png": gray16_png,
     "alpha.png": alpha_png,

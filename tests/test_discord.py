@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+from contextlib import AsyncExitStack
 
 import discord
 import pytest
 import yarl
 from PIL import Image
-from standins.discord_api import APP_ID, TOKEN, DiscordStandIn
+from standins.bots import discord_bot
+from standins.discord_api import APP_ID, DiscordStandIn
 from standins.photos import digits_photo
 
-from bot import service as service_module
 from bot import texts
-from bot.discord_bot import DigitClient, start_client
-from bot.service import Service
-from bot.settings import Settings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,32 +30,12 @@ def photo(mnist_sample) -> bytes:
 @pytest.fixture
 async def make_bot():
     """Start the bot against a fresh stand-in Discord with the given settings."""
-    running = []
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    async with AsyncExitStack() as stack:
 
-    async def make(**overrides):
-        server = await DiscordStandIn().start()
-        settings = Settings(
-            discord_token=TOKEN,
-            discord_api_base_url=server.api_url,
-            discord_gateway_url=server.gateway_url,
-            workers=1,
-            **overrides,
-        )
-        service = Service(settings, pipeline=service_module.read_photo)
-        client = DigitClient(settings, service, guild_ready_timeout=0.1)
-        task = await start_client(client, timeout=15)
-        running.append((server, client, task, service))
-        await server.wait_connected()
-        return server
+        async def make(**settings) -> DiscordStandIn:
+            return await stack.enter_async_context(discord_bot(**settings))
 
-    yield make
-    for server, client, task, service in running:
-        await client.close()
-        await asyncio.wait_for(task, 5)
-        service.close()
-        await server.stop()
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+        yield make
 
 
 @pytest.fixture
@@ -161,6 +139,8 @@ async def test_mention_replying_to_an_image_reads_that_image(dc, photo):
 
 async def test_unaddressed_guild_image_is_ignored(dc, photo):
     await dc.message_create(dc.message(USER, attachments=[dc.attachment(photo)]))
+    everyone = dc.message(USER, content="@everyone", attachments=[dc.attachment(photo)])
+    await dc.message_create({**everyone, "mention_everyone": True})
     # The bot's own messages and other bots are ignored too, even in DMs.
     bot_author = {"id": "42", "username": "otherbot", "discriminator": "0", "bot": True}
     await dc.message_create(
@@ -182,7 +162,7 @@ async def test_help_and_about_are_private(dc):
     replies = await dc.wait_sent(2, kinds=("callback",))
     assert all(r.flags & 64 for r in replies)
     text = " ".join(r.content for r in replies)
-    assert "/digits" in text and "never stored" in text
+    assert "/digits" in text and "never written to disk" in text
 
 
 async def test_rate_limited_slash_command_is_answered_at_once(make_bot, photo):

@@ -16,10 +16,12 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import discord
 import pytest
+from aiohttp import web
 from standins import discord_api
 from standins.discord_api import DiscordStandIn
 from standins.telegram_api import TOKEN, Fault, TelegramStandIn
@@ -42,8 +44,10 @@ async def start_telegram():
     """Start the real python-telegram-bot Application polling a fresh stand-in Bot API."""
     running = []
 
-    async def start(**overrides) -> TelegramStandIn:
+    async def start(faults=(), **overrides) -> TelegramStandIn:
         server = await TelegramStandIn().start()
+        for method, fault in faults:
+            server.inject(method, replace(fault))  # the server counts a fault down: a copy
         settings = Settings(
             telegram_token=TOKEN,
             telegram_base_url=server.base_url,
@@ -121,10 +125,27 @@ async def assert_still_serving(server: TelegramStandIn) -> None:
 )
 async def test_transient_fault_still_gives_one_reading(telegram, method, fault) -> None:
     server = telegram
-    server.inject(method, fault)
+    server.inject(method, replace(fault))
     message = send_photo(server)
     assert_reading(await answers_to(server, message))
     assert server.calls.count(method) >= 2, "the fault was never hit: the test proves nothing"
+
+
+@pytest.mark.parametrize(
+    "method, fault",
+    [
+        ("getMe", Fault("status", 502)),
+        ("getMe", Fault("reset")),
+        ("deleteWebhook", Fault("status", 500)),
+        ("deleteWebhook", Fault("status", 429, retry_after=1)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else f"{v.kind}{v.status if v.kind == 'status' else ''}",
+)
+async def test_startup_survives_a_transient_fault(start_telegram, method, fault) -> None:
+    """One 5xx, 429 or reset from Telegram while the bot connects must not stop it starting."""
+    server = await start_telegram(faults=[(method, fault)])
+    assert not server.faults.get(method), "the fault was never hit"
+    assert_reading(await answers_to(server, send_photo(server)))
 
 
 async def test_flood_control_wait_is_honoured(telegram) -> None:
@@ -161,7 +182,7 @@ async def test_polling_survives_errors_and_resets(telegram) -> None:
 )
 async def test_failed_download_gets_an_apology(telegram, fault) -> None:
     server = telegram
-    server.inject("file", fault)
+    server.inject("file", replace(fault))
     message = send_photo(server)
     [reply] = await answers_to(server, message, timeout=15)
     assert reply.text == texts.DOWNLOAD_FAILED
@@ -213,16 +234,29 @@ class RealisticDiscord(DiscordStandIn):
     429 answers come through its proxy with a `Via` header (without it discord.py takes the 429
     for a Cloudflare ban and gives up at once)."""
 
+    cdn_faults: list[str] = []  # "reset" or "stall", one per download, on the attachment CDN
+
     async def _rest(self, request):
         response = await super()._rest(request)
         if response.status == 429:
             response.headers["Via"] = "1.1 google"
         return response
 
+    async def _cdn(self, request):
+        if self.cdn_faults:
+            kind = self.cdn_faults.pop(0)
+            self.calls.append(f"GET cdn ({kind})")
+            if kind == "stall":
+                await asyncio.sleep(3600)
+            request.transport.abort()
+            return web.Response(status=500)
+        return await super()._cdn(request)
+
 
 @pytest.fixture
 async def discord_bot():
     """The real discord.py client connected to the stand-in gateway and REST API."""
+    RealisticDiscord.cdn_faults = []
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     server = await RealisticDiscord().start()
     settings = Settings(
@@ -230,6 +264,7 @@ async def discord_bot():
         discord_api_base_url=server.api_url,
         discord_gateway_url=server.gateway_url,
         rate_limit=1000,
+        download_timeout=3.0,
     )
     service = Service(settings, pipeline=service_module.read_photo)
     client = DigitClient(settings, service, guild_ready_timeout=0.1)
@@ -318,9 +353,22 @@ async def test_message_sent_while_disconnected_is_answered_after_resume(discord_
 )
 async def test_rest_faults_on_reply_are_retried(discord_bot, fault) -> None:
     server = discord_bot
-    server.inject("POST /channels", fault)
+    server.inject("POST /channels", replace(fault))
     await discord_photo_answered(server)
     assert not server.faults, "the injected fault was never hit"
+
+
+@pytest.mark.parametrize("kind", ["reset", "stall"])
+async def test_attachment_download_failing_gets_an_apology(discord_bot, kind) -> None:
+    server = discord_bot
+    server.cdn_faults = [kind] * 5
+    before = len([s for s in server.sent if s.kind == "message"])
+    attachment = server.attachment(PHOTO, "photo.jpg", "image/jpeg")
+    await server.message_create(server.message(DISCORD_USER, attachments=[attachment], dm=True))
+    [reply] = await server.wait_sent(before + 1, kinds=("message",), timeout=10)
+    assert reply.content == texts.DOWNLOAD_FAILED or reply.embeds, reply.payload
+    server.cdn_faults = []
+    await discord_photo_answered(server)
 
 
 # --- start-up: the model file missing or corrupt ---------------------------------------------

@@ -7,6 +7,7 @@ the outcome, time and peak memory of every file, one process for the whole corpu
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -15,12 +16,23 @@ import sys
 import time
 from pathlib import Path
 
+import discord
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from standins.discord_api import TOKEN as DC_TOKEN
+from standins.discord_api import DiscordStandIn
+from standins.telegram_api import TOKEN as TG_TOKEN
+from standins.telegram_api import TelegramStandIn
 
+from bot import service as service_module
+from bot import texts
+from bot.discord_bot import DigitClient, start_client
+from bot.service import Service
+from bot.settings import Settings
+from bot.telegram_bot import build_application, start_application, stop_application
 from core import DigitbotError, ImageError, Result, decode, read, render
 
 BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
@@ -28,7 +40,7 @@ DIGITS = "472"  # what every image in the corpus shows (see make_bad_files.py)
 
 # What each file must give. "error": an ImageError. "empty": an ImageError or a result with no
 # digits. "reads": the same text as plain.png (a valid photo in an odd form). "any": an
-# ImageError or a result, as long as nothing else is raised.
+# ImageError or a result, as long as nothing else is raised. Digits: exactly that reading.
 EXPECTED = {
     "not_an_image.jpg": "error",
     "empty.jpg": "error",
@@ -45,10 +57,12 @@ EXPECTED = {
     "truncated.png": "any",
     "bad_crc.png": "any",
     "garbage_inside.jpg": "any",
+    "damaged_animated.gif": "any",
     "float32.tiff": "any",
     "tiny_1x1.png": "empty",
     "strip_20000x10.png": "empty",
     "strip_10x20000.png": "empty",
+    "mnist_28x28.png": "7",
     "plain.png": "reads",
     "plain.jpg": "reads",
     "animated.gif": "reads",
@@ -123,6 +137,8 @@ def test_bad_file_through_core(name: str, plain_text: str) -> None:
     elif expected == "empty":
         assert not result.digits, f"{name}: digits found in an image that has none"
         assert result.warnings, f"{name}: an empty result should say why"
+    elif expected.isdigit():
+        assert result.text == expected, f"{name} reads {result.text!r}"
     elif expected == "reads":
         assert plain_text, "plain.png reads nothing, so this comparison would prove nothing"
         assert result.text == plain_text, f"{name} reads {result.text!r}, plain.png {plain_text!r}"
@@ -272,6 +288,133 @@ def test_valid_images_raise_only_own_errors(mode, w, h, seed, style, data) -> No
     buf = io.BytesIO()
     image.save(buf, fmt)
     only_own_errors(buf.getvalue())
+
+
+# --- through each bot: every corpus file sent as a file gets one clear answer within 2 s ------
+
+MIME = {
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".svg": "image/svg+xml",
+    ".eps": "application/postscript",
+    ".pdf": "application/pdf",
+}
+INTERNALS = ("Traceback", "Error:", "Exception", " at 0x", "<_io", "[Errno")
+
+
+def check_answer(name: str, kind: str, text: str, seconds: float, plain_text: str) -> list[str]:
+    """What is wrong with the answer a bot gave to corpus file `name` (empty: nothing)."""
+    problems = []
+    if seconds > TIME_LIMIT_S:
+        problems.append(f"{name}: answered after {seconds:.2f} s")
+    if not text.strip():
+        problems.append(f"{name}: empty answer")
+    problems += [f"{name}: {bit!r} in the answer {text!r}" for bit in INTERNALS if bit in text]
+    expected = EXPECTED[name]
+    if text == texts.FAILED:
+        problems.append(f"{name}: the catch-all failure reply (an unexpected exception)")
+    if expected.isdigit() and not (kind == "reading" and text.split("\n")[0] == expected):
+        problems.append(f"{name}: wanted the reading {expected!r}, got {kind}: {text[:80]!r}")
+    if expected == "reads" and not (kind == "reading" and text.split("\n")[0] == plain_text):
+        problems.append(f"{name}: wanted the reading {plain_text!r}, got {kind}: {text[:80]!r}")
+    if expected == "error" and kind == "reading":
+        problems.append(f"{name}: a reading for a file that should be refused: {text[:80]!r}")
+    if expected == "empty" and kind == "reading":
+        problems.append(f"{name}: digits found in an image with none: {text[:80]!r}")
+    return problems
+
+
+async def test_corpus_through_telegram(plain_text: str) -> None:
+    server = await TelegramStandIn().start()
+    settings = Settings(
+        telegram_token=TG_TOKEN,
+        telegram_base_url=server.base_url,
+        telegram_base_file_url=server.base_file_url,
+        rate_limit=1000,
+    )
+    service = Service(settings, pipeline=service_module.read_photo)
+    app = build_application(settings, service)
+    await start_application(app, settings)
+    problems = []
+    try:
+        for name in sorted(EXPECTED):
+            data = (BAD / name).read_bytes()
+            message = server.document_message(
+                data, server.chat(501), 501, file_name=name, mime_type=MIME[Path(name).suffix]
+            )
+            before = len(server.replies())
+            pushed = time.monotonic()
+            server.push(message)
+            try:
+                await server.wait_sent(before + 1, timeout=10)
+            except TimeoutError:
+                problems.append(f"{name}: no answer")
+                continue
+            await asyncio.sleep(0.05)
+            answers = [r for r in server.replies() if r.reply_to == message["message_id"]]
+            if len(answers) != 1:
+                problems.append(f"{name}: {len(answers)} answers")
+                continue
+            [answer] = answers
+            kind = "reading" if answer.method in ("sendPhoto", "sendDocument") else "text"
+            problems += check_answer(name, kind, answer.text, answer.at - pushed, plain_text)
+    finally:
+        await stop_application(app)
+        service.close()
+        await server.stop()
+    assert not problems, "\n".join(problems)
+
+
+async def test_corpus_through_discord(plain_text: str) -> None:
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    server = await DiscordStandIn().start()
+    settings = Settings(
+        discord_token=DC_TOKEN,
+        discord_api_base_url=server.api_url,
+        discord_gateway_url=server.gateway_url,
+        rate_limit=1000,
+    )
+    service = Service(settings, pipeline=service_module.read_photo)
+    client = DigitClient(settings, service, guild_ready_timeout=0.1)
+    task = await start_client(client, timeout=15)
+    problems = []
+    try:
+        await server.wait_connected()
+        for name in sorted(EXPECTED):
+            data = (BAD / name).read_bytes()
+            attachment = server.attachment(data, name, MIME[Path(name).suffix])
+            before = len(server.sent)
+            pushed = time.monotonic()
+            await server.message_create(
+                server.message(600000000000000007, attachments=[attachment], dm=True)
+            )
+            try:
+                await server.wait_sent(before + 1, kinds=("message",), timeout=10)
+            except TimeoutError:
+                problems.append(f"{name}: no answer")
+                continue
+            await asyncio.sleep(0.05)
+            answers = [s for s in server.sent[before:] if s.kind == "message"]
+            if len(answers) != 1:
+                problems.append(f"{name}: {len(answers)} answers")
+                continue
+            [answer] = answers
+            if answer.embeds:
+                kind, text = "reading", answer.embeds[0]["title"]
+            else:
+                kind, text = "text", answer.content
+            problems += check_answer(name, kind, text, answer.at - pushed, plain_text)
+    finally:
+        await client.close()
+        await asyncio.wait_for(task, 5)
+        service.close()
+        await server.stop()
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+    assert not problems, "\n".join(problems)
 
 
 # --- the per-file probe (also a small report: `python tests/test_hostile.py`) ----------------

@@ -1,4 +1,5 @@
-"""Security: tokens never reach logs or replies; photos are never written to disk.
+"""Security: tokens never reach logs or replies; photos are never written to disk; every
+dependency is pinned.
 
 Both checks run the real code in a child process. Writes are caught two ways: an audit hook
 (`sys.addaudithook`) reports every file Python opens for writing once the bot is serving, and the
@@ -11,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
+from packaging.requirements import Requirement
 from standins.discord_api import TOKEN as DC_TOKEN
 from standins.discord_api import DiscordStandIn
 from standins.telegram_api import TOKEN as TG_TOKEN
@@ -336,3 +340,56 @@ def test_the_audit_hook_sees_writes(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert len(audit_lines(out.stderr)) == 2, out.stderr
     assert new_files(dirs, out.stderr) == [str(dirs[2] / "photo.jpg")]
+
+
+# --- the dependencies are pinned ------------------------------------------------------------
+
+
+# pip's own tools, which lock files leave to the installer (pip-compile calls them "unsafe").
+INSTALLERS = ("pip", "setuptools", "wheel")
+
+
+def _name(text: str) -> str:
+    return re.sub(r"[-_.]+", "-", text).lower()
+
+
+def test_every_installed_dependency_is_pinned() -> None:
+    """Everything digitbot[test] pulls in, transitively, has an exact pin in constraints.txt that
+    matches what is installed, and the install commands use that file."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"not an exact pin: {line!r}"
+            pins[_name(name)] = version.strip()
+
+    seen, todo, unpinned, differ = set(), [("digitbot", ("test", "train"))], [], []
+    while todo:
+        name, extras = todo.pop()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # an optional dependency for another platform
+        for spec in dist.requires or []:
+            req = Requirement(spec)
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", *extras)):
+                continue
+            key = _name(req.name)
+            if key in seen or key in ("digitbot", *INSTALLERS):
+                continue
+            seen.add(key)
+            todo.append((req.name, tuple(req.extras)))
+            try:
+                installed = metadata.version(req.name)
+            except metadata.PackageNotFoundError:
+                continue
+            if key not in pins:
+                unpinned.append(key)
+            elif pins[key] != installed:
+                differ.append(f"{key} {pins[key]} pinned, {installed} installed")
+    assert len(seen) > 20, "the dependency walk found too little to mean anything"
+    assert not unpinned, f"installed but not pinned in constraints.txt: {sorted(unpinned)}"
+    assert not differ, "\n".join(differ)
+    for path in (ROOT / ".ci" / "run", ROOT / "README.md"):
+        assert "-c constraints.txt" in path.read_text(), f"{path.name} installs without the pins"

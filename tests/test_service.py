@@ -51,8 +51,9 @@ def test_caption_never_claims_certainty_and_fits_telegram():
 
 
 def test_caption_without_digits_is_a_tip_with_the_core_warnings():
-    caption = texts.caption(Result((), "", ("The photo is very dark.",)))
-    assert caption.startswith(texts.NO_DIGITS) and "very dark" in caption
+    caption = texts.caption(Result((), "", ("No digits found. Come closer.", "Very dark.")))
+    assert caption == f"{texts.NO_DIGITS}\nCome closer.\nVery dark."
+    assert texts.caption(Result((), "")) == f"{texts.NO_DIGITS}\n{texts.NO_DIGITS_TIP}"
 
 
 def test_rate_limiter_sliding_window():
@@ -175,7 +176,7 @@ def test_about_reads_the_model_card_defensively():
     assert _find_accuracy({"test_accuracy": 0.9912}) == pytest.approx(0.9912)
     assert _find_accuracy({"metrics": {"accuracy": 99.1}}) == pytest.approx(0.991)
     assert _find_accuracy({"test_accuracy": "n/a"}) is None
-    assert "never stored" in about_text()
+    assert "never written to disk" in about_text()
 
 
 def test_real_core_reads_a_known_number(mnist_sample):

@@ -5,19 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-from dataclasses import replace
+from contextlib import AsyncExitStack
 
 import aiohttp
 import pytest
 from PIL import Image
+from standins.bots import telegram_bot
 from standins.photos import blank_photo, digits_photo
-from standins.telegram_api import BOT, TOKEN, Fault, TelegramStandIn
+from standins.telegram_api import BOT, Fault, TelegramStandIn
 
-from bot import service as service_module
 from bot import texts
-from bot.service import Service
-from bot.settings import Settings
-from bot.telegram_bot import build_application, start_application, stop_application
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,35 +28,15 @@ def photo(mnist_sample) -> bytes:
     return digits_photo(*mnist_sample, NUMBER)
 
 
-async def _running(settings: Settings):
-    server = await TelegramStandIn().start()
-    settings = replace(
-        settings,
-        telegram_token=TOKEN,
-        telegram_base_url=server.base_url,
-        telegram_base_file_url=server.base_file_url,
-    )
-    service = Service(settings, pipeline=service_module.read_photo)
-    app = build_application(settings, service)
-    await start_application(app, settings)
-    return server, app, service
-
-
 @pytest.fixture
 async def make_bot():
     """Start the bot against a fresh stand-in server with the given settings."""
-    running = []
+    async with AsyncExitStack() as stack:
 
-    async def make(**overrides):
-        server, app, service = await _running(Settings(workers=1, **overrides))
-        running.append((server, app, service))
-        return server
+        async def make(**settings) -> TelegramStandIn:
+            return await stack.enter_async_context(telegram_bot(**settings))
 
-    yield make
-    for server, app, service in running:
-        await stop_application(app)
-        service.close()
-        await server.stop()
+        yield make
 
 
 @pytest.fixture
@@ -162,7 +139,7 @@ async def test_help_and_about(tg):
     by_text = " ".join(r.text for r in replies)
     assert "/digits" in by_text and "good even light" in by_text  # help (also in /start)
     about = next(r.text for r in replies if "Privacy" in r.text)
-    assert "never stored" in about and "digitbot" in about
+    assert "never written to disk" in about and "digitbot" in about
 
 
 async def test_private_text_points_at_photos(tg):
@@ -316,6 +293,24 @@ async def test_group_album_with_a_mention_is_read_whole(tg, photo):
             tg.push(tg.photo_message(photo, group, USER, media_group_id="g-album"))["message_id"]
         )
     tg.push(tg.photo_message(photo, group, USER, media_group_id="other-album"))
-    replies = await tg.wait_sent(3)
+    await tg.wait_sent(3)
     await _settle(tg)
     assert {r.reply_to for r in tg.replies()} == ids
+
+
+async def test_autoread_choice_survives_a_restart_with_a_state_file(photo, tmp_path):
+    state = tmp_path / "state.pickle"
+    group = TelegramStandIn().chat(GROUP, "supergroup")
+    async with telegram_bot(telegram_state_file=str(state)) as tg:
+        tg.admins.add((GROUP, ADMIN))
+        tg.push(tg.text_message("/autoread on", group, ADMIN))
+        [reply] = await tg.wait_sent(1)
+        assert "now on" in reply.text
+    async with telegram_bot(telegram_state_file=str(state)) as tg:
+        message = tg.push(tg.photo_message(photo, group, USER))
+        [reply] = await tg.wait_sent(1)
+        assert reply.reply_to == message["message_id"] and NUMBER in reply.text
+    async with telegram_bot() as tg:  # without the file: the default, silence
+        tg.push(tg.photo_message(photo, group, USER))
+        await _settle(tg)
+        assert tg.replies() == []

@@ -172,6 +172,8 @@ class DiscordStandIn:
         referenced: dict | None = None,
     ) -> dict:
         author = author or user(author_id)
+        if mention_bot and f"<@{APP_ID}>" not in content:
+            content = f"<@{APP_ID}> {content}".strip()
         message = {
             "id": str(self.new_id()),
             "channel_id": str(channel_id or (self.new_id() if dm else CHANNEL_ID)),
@@ -410,7 +412,11 @@ class DiscordStandIn:
                 headers = {}
                 if fault.retry_after is not None:
                     body.update(retry_after=fault.retry_after, **{"global": False})
-                    headers = {"Retry-After": str(fault.retry_after), "X-RateLimit-Scope": "user"}
+                    headers = {
+                        "Retry-After": str(fault.retry_after),
+                        "X-RateLimit-Scope": "user",
+                        "Via": "1.1 google",  # discord.py takes a 429 without it for a ban
+                    }
                 return _json(body, status=fault.status, headers=headers)
         payload, files = await _payload(request)
         parts = path.strip("/").split("/")

@@ -1,0 +1,157 @@
+"""Benchmark of the photo path: accuracy per difficulty level, speed, memory, no TensorFlow.
+
+    python bench/bench_read.py [--n 300] [--quick]
+
+Accuracy is exact-string: Result.text must equal the synthesizer's answer (digits, spaces
+between groups and line breaks all right). Photos come from bench/synth.py with MNIST **test**
+digits from ../shared/data/mnist.npz; the "pen" rows use digits drawn as pen strokes instead, a
+check that shares nothing with MNIST. The baseline row is what the seed notebooks did: the
+whole single-digit photo resized to 28x28 (inverted when the paper is light) and classified.
+
+Timings are medians, in-process, on whatever share of the CPU this machine gives us (it is
+shared); peak memory is the maximum RSS of a separate `python -m core predict` process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import synth  # noqa: E402
+from core import decode, read  # noqa: E402
+
+MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+def accuracy(level: str, n: int, x, y, source: str = "mnist") -> tuple[float, float]:
+    """Exact-string accuracy and the share of photos with a flagged (uncertain) digit."""
+    ok = flagged = 0
+    for seed in range(n):
+        data, text = synth.make(level, seed, x, y, source=source)
+        result = read(data)
+        ok += result.text == text
+        flagged += any(d.uncertain for d in result.digits)
+    return ok / n, flagged / n
+
+
+def baseline_single(n: int, x, y) -> float:
+    """The seeds' method: resize the whole photo to 28x28 and classify it."""
+    from core.classify import get_classifier
+
+    images, truth = [], []
+    for seed in range(n):
+        data, text = synth.make("single", seed, x, y)
+        g = np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32) / 255
+        if g.mean() > 0.5:
+            g = 1 - g
+        images.append(cv2.resize(g, (28, 28), interpolation=cv2.INTER_AREA))
+        truth.append(int(text))
+    p = get_classifier().probabilities(np.stack(images))
+    return float((p.argmax(axis=1) == np.array(truth)).mean())
+
+
+def median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def speed(x, y, repeat: int) -> dict[str, float]:
+    # A 1280x960 photo with 6 digits on plain paper.
+    rgb, _, _ = synth.make_rgb("easy", 7, x, y, size=(1280, 960))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    small = buf.getvalue()
+    # A 12-megapixel JPEG (4000x3000) of a page of digits.
+    rgb, _, _ = synth.make_rgb("easy", 3, x, y, size=(4000, 3000))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    big = buf.getvalue()
+    del rgb
+    read(small)  # load the model first
+    return {
+        "photo_1280x960_ms": median_ms(lambda: read(small), repeat),
+        "decode_1280x960_ms": median_ms(lambda: decode(small), repeat),
+        "jpeg_12mp_ms": median_ms(lambda: read(big), max(5, repeat // 4)),
+        "decode_12mp_ms": median_ms(lambda: decode(big), max(5, repeat // 4)),
+        "_big": big,
+    }
+
+
+def peak_memory_mb(big_jpeg: bytes) -> tuple[float, bool]:
+    """Peak RSS (VmHWM: ru_maxrss would carry over this process's peak through exec) of
+    `python -m core predict` on a 12-MP photo plus the samples, rendering all; and whether
+    TensorFlow stayed out of the process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.jpg"
+        path.write_bytes(big_jpeg)
+        code = (
+            "import sys\n"
+            "from core.predict import main\n"
+            f"rc = main([{str(path)!r}, '--out', {tmp!r}])\n"
+            "main(['--out', sys.argv[1]])\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+            "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+            "print(int(status.split()[0]))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, tmp], cwd=ROOT, capture_output=True, text=True
+        )
+    no_tf = out.returncode == 0
+    lines = out.stdout.strip().splitlines()
+    if not no_tf:
+        print(out.stderr[-2000:], file=sys.stderr)
+    rss_kb = float(lines[-1]) if no_tf and lines else float("nan")
+    return rss_kb / 1024, no_tf
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="photos per level")
+    parser.add_argument("--quick", action="store_true", help="50 photos per level, fewer runs")
+    args = parser.parse_args()
+    n = 50 if args.quick else args.n
+    d = np.load(MNIST)
+    x, y = d["x_test"], d["y_test"]
+
+    print(f"exact-string accuracy, {n} photos per level (bench/synth.py, MNIST test digits)")
+    print(f"{'level':10} {'accuracy':>9} {'flagged':>8} {'target':>7}")
+    targets = {"single": 0.99, "easy": 0.98, "medium": None, "hard": 0.85}
+    for level in synth.LEVELS:
+        acc, flagged = accuracy(level, n, x, y)
+        target = f"{targets[level]:.0%}" if targets[level] else "-"
+        print(f"{level:10} {acc:9.1%} {flagged:8.1%} {target:>7}", flush=True)
+    for level in ("single", "easy", "hard"):
+        acc, flagged = accuracy(level, n // 2, x, y, source="pen")
+        print(f"{'pen-' + level:10} {acc:9.1%} {flagged:8.1%} {'-':>7}", flush=True)
+    base = baseline_single(n, x, y)
+    print(f"{'baseline':10} {base:9.1%} {'':8} {'-':>7}  (single photos resized to 28x28)")
+
+    s = speed(x, y, repeat=15 if args.quick else 40)
+    print("\nspeed, median, in-process, one thread (CPU shared with other work: noisy)")
+    for key in ("photo_1280x960_ms", "decode_1280x960_ms", "jpeg_12mp_ms", "decode_12mp_ms"):
+        print(f"  {key:22} {s[key]:7.1f} ms")
+    mb, no_tf = peak_memory_mb(s["_big"])
+    print(f"\npeak RSS of `python -m core predict` (12-MP photo + samples): {mb:.0f} MB")
+    print(f"tensorflow imported on the predict path: {'no' if no_tf else 'YES'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

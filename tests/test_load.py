@@ -1,0 +1,68 @@
+"""A short load run through the Telegram stand-in (bench/bench_load.py is the full one).
+
+Users send photos in albums faster than the bot may read them, with a small queue and a tight
+rate limit so that every kind of answer happens: readings, "busy" and "rate limited". Every photo
+must get exactly one answer, and `/help` must keep being answered. Timing targets are the
+bench's business; here only a hang (no answer at all) fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+from standins.load import Plan, drive, summary
+from standins.telegram_api import TOKEN, TelegramStandIn
+
+from bench.synth import make
+from bot import service as service_module
+from bot.service import Service
+from bot.settings import Settings
+from bot.telegram_bot import build_application, start_application, stop_application
+
+# Six users each send an album of five within two seconds; two workers and a queue of four
+# cannot keep up, and only three photos per user may be read.
+PLAN = Plan(users=6, photos=5, burst=5, spread=2.0, help_every=0.25, settle=30)
+RATE_LIMIT = 3
+
+
+@pytest.fixture(scope="module")
+def photos(mnist_sample) -> list[tuple[bytes, str]]:
+    """Phone-sized photos, each with the text it reads as on its own: under load, with two
+    workers reading at once, every reading must be exactly that."""
+    x, y = mnist_sample
+    jpegs = [make("easy", seed, x, y, size=(1280, 960))[0] for seed in range(6)]
+    return [(jpeg, service_module.read_photo(jpeg)[0].text) for jpeg in jpegs]
+
+
+async def test_every_photo_gets_exactly_one_answer(photos) -> None:
+    server = await TelegramStandIn().start()
+    settings = Settings(
+        telegram_token=TOKEN,
+        telegram_base_url=server.base_url,
+        telegram_base_file_url=server.base_file_url,
+        workers=2,
+        queue_size=4,
+        rate_limit=RATE_LIMIT,
+    )
+    service = Service(settings, pipeline=service_module.read_photo)
+    app = build_application(settings, service)
+    await start_application(app, settings)
+    try:
+        out = await drive(server, photos, PLAN)
+    finally:
+        await stop_application(app)
+        service.close()
+        await server.stop()
+    print(summary(out))
+
+    assert out.photos == PLAN.users * PLAN.photos
+    assert not out.lost, f"photos never answered: {out.lost}"
+    assert not out.twice, f"photos answered twice: {out.twice}"
+    assert out.answered == out.photos
+    assert set(out.kinds) <= {"reading", "busy", "rate_limited"}, out.kinds
+    assert out.kinds["reading"] >= settings.workers + settings.queue_size
+    assert out.kinds["busy"] > 0, "the queue never filled: the run did not load the bot"
+    assert out.kinds["rate_limited"] > 0
+    assert out.correct == out.kinds["reading"], (
+        "a reading under load differs from the same photo read alone"
+    )
+    assert out.help_latency and not out.help_lost, "/help went unanswered during the load"

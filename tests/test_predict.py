@@ -1,0 +1,66 @@
+"""`python -m core predict`: text, --json, --out, bad files among good ones, the samples."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench import synth
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", "predict", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write_photo(mnist_sample, path: Path, text: str) -> None:
+    x, y = mnist_sample
+    glyphs = [x[int(np.flatnonzero(y == int(c))[1])] / 255 for c in text]
+    path.write_bytes(synth.photo([[glyphs]], size=(800, 600), height=70))
+
+
+def test_text_json_out_and_a_bad_file(mnist_sample, tmp_path):
+    good1, good2, bad = tmp_path / "a.jpg", tmp_path / "b.jpg", tmp_path / "bad.jpg"
+    write_photo(mnist_sample, good1, "305")
+    write_photo(mnist_sample, good2, "42")
+    bad.write_bytes(b"not a photo")
+
+    out = run(str(good1), str(bad), str(good2))
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [f"{good1}: 305", f"{good2}: 42"]
+    assert out.stderr.count(str(bad)) == 1 and "not an image" in out.stderr
+    assert "Traceback" not in out.stderr
+
+    out = run("--json", str(good1), "--out", str(tmp_path / "png"))
+    assert out.returncode == 0
+    (line,) = out.stdout.splitlines()
+    d = json.loads(line)
+    assert d["file"] == str(good1) and d["text"] == "305"
+    assert [x["value"] for x in d["digits"]] == [3, 0, 5]
+    assert all(len(x["box"]) == 4 and 0 < x["confidence"] <= 1 for x in d["digits"])
+    im = Image.open(io.BytesIO((tmp_path / "png" / "a.png").read_bytes()))
+    assert im.format == "PNG"
+
+
+def test_no_path_reads_the_bundled_samples():
+    out = run()
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    samples = sorted((ROOT / "core" / "samples").glob("*.jpg"))
+    assert len(lines) == len(samples) >= 3
+    for line in lines:
+        name, text = line.split(": ", 1)
+        assert text.strip() and text != "(no digits)", line

@@ -1,0 +1,172 @@
+"""Reading photos: one photo per condition of issue 3, each with a known answer.
+
+Photos are composed by bench/synth.py from the first 1,000 MNIST test digits shipped in tests/
+(a few clean ones of each class, listed below), so the suite runs without ../shared.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench import synth
+from core import Photo, Result, decode, read
+
+# Indices in tests/fixtures/mnist_test_1000.npz of plainly written digits, by class.
+CLEAN = {0: 3, 1: 2, 2: 1, 3: 30, 4: 4, 5: 52, 6: 81, 7: 0, 8: 61, 9: 12}
+OTHER = {0: 10, 1: 5, 2: 47, 3: 32, 4: 6, 5: 53, 6: 88, 7: 17, 8: 84, 9: 58}
+
+
+@pytest.fixture(scope="module")
+def glyph(mnist_sample):
+    x, _ = mnist_sample
+
+    def get(v: int, alt: bool = False) -> np.ndarray:
+        return x[(OTHER if alt else CLEAN)[v]].astype(np.float32) / 255
+
+    return get
+
+
+def lines(glyph, text: str) -> list:
+    """synth.photo layout for `text`: lines split on newline, groups on space."""
+    return [
+        [[glyph(int(c), alt=i % 2 == 1) for i, c in enumerate(grp)] for grp in line.split(" ")]
+        for line in text.split("\n")
+    ]
+
+
+def check(data: bytes, text: str) -> Result:
+    result = read(data)
+    assert result.text == text, (result.text, result.warnings)
+    return result
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("plain", {}),
+        ("ruled", {"paper": "ruled"}),
+        ("squared", {"paper": "squared"}),
+        ("chalk", {"paper": "chalk"}),
+        ("rotated +20", {"angle": 20}),
+        ("rotated -20", {"angle": -20}),
+        ("tilted", {"tilt": 0.04, "angle": 5}),
+        ("uneven light", {"light": 0.6}),
+        ("shadow", {"shadow": 0.55}),
+        ("blur noise jpeg", {"blur": 1.5, "noise": 8, "quality": 40}),
+        ("pencil", {"strength": 0.35, "noise": 3}),
+        ("specks and paper edge", {"specks": 40, "edge": True}),
+        ("small 15 px", {"height": 15}),
+        ("ruled and rotated", {"paper": "ruled", "angle": -12}),
+    ],
+)
+def test_conditions(glyph, name, kwargs):
+    text = "4071 2\n35968"
+    result = check(synth.photo(lines(glyph, text), **kwargs), text)
+    assert [d.line for d in result.digits] == [0] * 5 + [1] * 5
+
+
+def test_single_digit_filling_the_frame(glyph):
+    data = synth.photo(lines(glyph, "8"), height=700, size=(800, 900))
+    result = check(data, "8")
+    x, y, w, h = result.digits[0].box
+    assert h > 600 and result.size == (800, 900)
+
+
+def test_every_digit_and_boxes_in_photo_coordinates(glyph):
+    text = "0123456789"
+    result = check(synth.photo(lines(glyph, text), height=50), text)
+    assert [d.value for d in result.digits] == list(range(10))
+    xs = [d.box[0] for d in result.digits]
+    assert xs == sorted(xs)
+    for d in result.digits:
+        x, y, w, h = d.box
+        assert 430 < y < 530 and 25 < h < 75, d.box  # the line is centred in a 960-px frame
+        assert len(d.alternatives) == 3 and d.alternatives[0] == (d.value, d.confidence)
+        assert 0.5 < d.confidence <= 1 and not d.uncertain
+
+
+def test_many_lines_and_over_a_hundred_digits(glyph):
+    rng = np.random.default_rng(3)
+    text = "\n".join("".join(str(v) for v in rng.integers(0, 10, 12)) for _ in range(10))
+    data = synth.photo(lines(glyph, text), height=32, size=(1280, 960))
+    result = check(data, text)
+    assert len(result.digits) == 120
+    assert max(d.line for d in result.digits) == 9
+
+
+def test_broken_five_and_open_four_stay_one_digit(glyph):
+    five = glyph(5).copy()
+    rows = np.flatnonzero(five.max(axis=1) > 0.1)
+    five[rows[0] + 4 : rows[0] + 6] = 0  # detach the bar
+    four = glyph(4).copy()
+    four[:12] = np.where(np.arange(28) > 14, four[:12], 0)  # open the top of the 4
+    layout = [[[five, glyph(1), four, glyph(7)]]]
+    check(synth.photo(layout, height=70), "5147")
+
+
+def test_touching_digits_are_split(glyph):
+    pair = np.zeros((28, 40), np.float32)
+    pair[:, :28] = glyph(3)
+    pair[:, 12:40] = np.maximum(pair[:, 12:40], glyph(7))
+    n, _ = cv2.connectedComponents((pair > 0.3).astype(np.uint8))
+    assert n == 2  # one mark: they really touch
+    check(synth.photo([[[glyph(2), pair, glyph(9)]]], height=70), "2379")
+
+
+def test_stain_and_scribble_are_not_read(glyph):
+    stain = np.zeros((60, 70), np.float32)
+    cv2.ellipse(stain, (35, 30), (30, 25), 0, 0, 360, 1.0, -1)
+    result = read(synth.photo(lines(glyph, "581"), extra=[(stain, 0.1, 0.1)]))
+    assert result.text == "581"
+    assert any("do not look like digits" in w for w in result.warnings)
+
+
+def test_blank_paper_gives_empty_result_and_advice():
+    data = synth.photo([[[]]], light=0.4, noise=4)
+    result = read(data)
+    assert result.digits == () and result.text == ""
+    assert any("No digits found" in w for w in result.warnings)
+
+
+def test_uniform_colour_and_pure_noise_do_not_crash():
+    for arr in (
+        np.full((400, 300, 3), 255, np.uint8),
+        np.zeros((400, 300, 3), np.uint8),
+        np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8),
+    ):
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "PNG")
+        result = read(buf.getvalue())
+        assert isinstance(result, Result) and len(result.digits) <= 300
+
+
+def test_exif_rotation_is_honoured(glyph):
+    upright = synth.photo(lines(glyph, "2024"), size=(900, 600))
+    im = Image.open(io.BytesIO(upright))
+    stored = im.transpose(Image.Transpose.ROTATE_90)  # how the camera stored it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to view"
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    result = check(buf.getvalue(), "2024")
+    assert result.size == (900, 600)
+
+
+def test_read_accepts_photo_path_and_bytes(glyph, tmp_path):
+    data = synth.photo(lines(glyph, "31"))
+    path = tmp_path / "p.jpg"
+    path.write_bytes(data)
+    photo = decode(data)
+    assert isinstance(photo, Photo)
+    assert read(photo).text == read(path).text == read(str(path)).text == "31"
+
+
+def test_tensorflow_is_not_imported(glyph):
+    read(synth.photo(lines(glyph, "7")))
+    assert "tensorflow" not in sys.modules or "core.train" in sys.modules
