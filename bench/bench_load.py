@@ -41,6 +41,12 @@ def photos(count: int) -> list[tuple[bytes, str]]:
     return [make("easy", seed, d["x"], d["y"], size=(1280, 960)) for seed in range(count)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status_kb(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -57,8 +63,8 @@ async def run(plan: Plan, bot_env: dict[str, str]) -> int:
         TELEGRAM_BASE_FILE_URL=server.base_file_url,
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
-        **bot_env,
     )
+    env.update(bot_env)
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -86,7 +92,11 @@ async def run(plan: Plan, bot_env: dict[str, str]) -> int:
 
         sampler = asyncio.create_task(sample_rss())
         print(f"load: {plan.users} users x {plan.photos} photos, albums of {plan.burst}, ...")
-        out = await drive(server, photos(20), plan)
+        images = photos(20)
+        cpu_before, load_before = cpu_seconds(bot.pid), os.getloadavg()[0]
+        out = await drive(server, images, plan)
+        cpu = cpu_seconds(bot.pid) - cpu_before
+        load_after = os.getloadavg()[0]
         sampler.cancel()
         peak_mb = status_kb(bot.pid, "VmHWM") / 1024
     finally:
@@ -98,6 +108,12 @@ async def run(plan: Plan, bot_env: dict[str, str]) -> int:
 
     print(summary(out))
     print(f"bot RSS                idle {idle_mb:.0f} MB, peak {peak_mb:.0f} MB")
+    reads = max(out.kinds.get("reading", 0), 1)
+    print(
+        f"bot CPU                {cpu:.1f} s in all, {cpu / reads:.2f} s per photo read "
+        f"(other answers included); machine load {load_before:.1f} -> {load_after:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     errors = [line for line in log if " ERROR " in line or " CRITICAL " in line]
     print(f"bot errors logged      {len(errors)}")
     for line in errors[:5]:

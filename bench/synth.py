@@ -89,14 +89,14 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
         paper = np.array([245, 243, 238]) + rng.integers(-20, 10, 3)
         pen_colours = [[25, 25, 30], [20, 40, 120], [15, 15, 15], [60, 60, 65]]
         ink_colour = np.array(pen_colours[int(rng.integers(0, 4))])
-        strength = rng.uniform(0.3, 0.55) if pencil else rng.uniform(0.75, 1.0)
+        strength = rng.uniform(0.4, 0.65) if pencil else rng.uniform(0.75, 1.0)
         if pencil:
             ink_colour = np.array([70, 70, 75])
 
     # --- digit size, spacing -----------------------------------------------------------------
     if level == "single":
         h_px = float(rng.uniform(0.1, 0.8) * min(width, height))
-    elif hard and rng.random() < 0.3:
+    elif hard and not pencil and rng.random() < 0.3:
         h_px = float(rng.uniform(16, 30))
     else:
         h_px = float(rng.uniform(35, 120) if level != "easy" else rng.uniform(50, 130))
@@ -153,7 +153,7 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
     rule_colour = np.array([120, 150, 220]) if rng.random() < 0.7 else np.array([90, 90, 90])
     img = np.ones((height, width, 3), np.float32) * paper
     if lines is not None:
-        la = lines[..., None] * rng.uniform(0.3, 0.7)
+        la = lines[..., None] * rng.uniform(0.2, 0.45)  # printed rules are light
         img = img * (1 - la) + rule_colour * la
     img = img * (1 - a) + ink_colour * a
     if chalk:

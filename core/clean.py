@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from core import limits
+from core.normalize import stroke_width
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ def clean(rgb: np.ndarray) -> Page:
     gray = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     gray = gray.astype(np.float32)
     light_on_dark = _light_on_dark(gray)
-    if light_on_dark:
-        gray = 255.0 - gray
-    ink = _flatten(gray)
-    seed, grow = _thresholds(ink)
-    mask = _hysteresis(ink, seed, grow)
+    ink, seed, grow, mask = _ink(255.0 - gray if light_on_dark else gray)
+    if not _has_marks(mask):
+        # Nothing found: the polarity vote may have been swayed by a few tiny marks.
+        other = _ink(gray if light_on_dark else 255.0 - gray)
+        if _has_marks(other[3], 2 * limits.MIN_DIGIT_PX):
+            light_on_dark = not light_on_dark
+            ink, seed, grow, mask = other
 
     identity = np.float32([[1, 0, 0], [0, 1, 0]])
     angle, shear = _skew_angle(mask)
@@ -57,14 +60,26 @@ def clean(rgb: np.ndarray) -> Page:
     return Page(ink, mask, to_image, (gray.shape[1], gray.shape[0]), angle, light_on_dark, removed)
 
 
+def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Ink map, its two thresholds and its mask, for dark ink on lighter paper."""
+    ink = _flatten(gray, limits.BG_KERNEL_FRACTION)
+    seed, grow = _thresholds(ink)
+    mask = _hysteresis(ink, seed, grow)
+    if _hollow(mask, limits.BG_KERNEL_FRACTION):
+        ink = _flatten(gray, limits.BG_KERNEL_BIG)
+        seed, grow = _thresholds(ink)
+        mask = _hysteresis(ink, seed, grow)
+    return ink, seed, grow, mask
+
+
+def _has_marks(mask: np.ndarray, height: int = limits.MIN_DIGIT_PX) -> bool:
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return bool((stats[1:, cv2.CC_STAT_HEIGHT] >= height).any())
+
+
 def _odd(n: float) -> int:
     n = max(3, int(n))
     return n if n % 2 else n + 1
-
-
-def _background_kernel(shape: tuple[int, int]) -> np.ndarray:
-    size = _odd(limits.BG_KERNEL_FRACTION * max(shape) / limits.BG_SHRINK)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
 def _shrink(gray: np.ndarray, factor: int) -> np.ndarray:
@@ -75,26 +90,43 @@ def _shrink(gray: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _light_on_dark(gray: np.ndarray) -> bool:
-    """True when marks brighter than the surface around them outnumber the darker ones.
+    """Whether the writing is lighter than its surface (chalk on a board).
 
-    The surface is a large median filter, which follows paper or board whichever is lighter."""
-    small = _shrink(gray, 4).astype(np.uint8)
-    surface = cv2.medianBlur(small, _odd(min(255, 0.25 * max(small.shape))))
-    diff = small.astype(np.int16) - surface
+    Two votes must agree. First, pixels far brighter than the median of the frame outnumber
+    those far darker (chalk stands far above a board that fills most of the frame). Second,
+    reading the page as dark ink finds clearly more ink than reading it as light ink: taken the
+    wrong way round, the background estimate follows the strokes, and the gaps between them turn
+    into large areas of "ink". The second vote stops a shadow over most of a page of paper
+    from passing the first. Dark ink, the common case, wins ties."""
+    small = _shrink(gray, 4)
+    diff = small - float(np.median(small))
     n_bright = int((diff > limits.POLARITY_CONTRAST).sum())
     n_dark = int((diff < -limits.POLARITY_CONTRAST).sum())
-    return n_bright > limits.POLARITY_RATIO * max(n_dark, 10)
+    if n_bright <= limits.POLARITY_RATIO * max(n_dark, 0.0002 * small.size):
+        return False
+    size = _odd(limits.BG_KERNEL_FRACTION * max(small.shape))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    areas = []
+    for g in (small, 255.0 - small):
+        padded = cv2.copyMakeBorder(g, size, size, size, size, cv2.BORDER_REPLICATE)
+        paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[size:-size, size:-size]
+        ink = 1.0 - g / np.maximum(paper, 8.0)
+        areas.append(int((ink > limits.POLARITY_INK).sum()))
+    dark, light = areas
+    return dark > limits.POLARITY_RATIO * light
 
 
-def _flatten(gray: np.ndarray) -> np.ndarray:
-    """Ink strength 0..1: how much darker each pixel is than the paper around it."""
+def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:
+    """Ink strength 0..1: how much darker each pixel is than the paper around it. The paper is
+    the page closed (a max-then-min filter) with a kernel `fraction` of the longer side, which
+    removes strokes thinner than that and keeps shadows wider than that."""
     h, w = gray.shape
     small = _shrink(gray, limits.BG_SHRINK)
-    kernel = _background_kernel(gray.shape)
+    size = _odd(fraction * max(h, w) / limits.BG_SHRINK)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     # Replicated borders: the frame edge must not look brighter than a vignetted corner.
-    r = kernel.shape[0]
-    padded = cv2.copyMakeBorder(small, r, r, r, r, cv2.BORDER_REPLICATE)
-    paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[r:-r, r:-r]
+    padded = cv2.copyMakeBorder(small, size, size, size, size, cv2.BORDER_REPLICATE)
+    paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[size:-size, size:-size]
     paper = cv2.GaussianBlur(paper, (0, 0), 1.5)
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     np.maximum(paper, gray, out=paper)
@@ -102,6 +134,21 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
     ink = 1.0 - gray / paper
     ink = cv2.GaussianBlur(ink, (3, 3), 0)
     return np.clip(ink, 0, 1, out=ink)
+
+
+def _hollow(mask: np.ndarray, fraction: float) -> bool:
+    """Whether the largest mark looks like the outline of a stroke too thick for the closing
+    kernel: its own strokes are then about half the kernel wide."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return False
+    big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, _ = stats[big]
+    kernel_px = fraction * max(mask.shape)
+    if max(w, h) < 2 * kernel_px:
+        return False
+    width = stroke_width(labels[y : y + h, x : x + w] == big)
+    return width > limits.HOLLOW_STROKE * kernel_px
 
 
 def _thresholds(ink: np.ndarray) -> tuple[float, float]:

@@ -20,11 +20,15 @@ FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 WORK_SIDE = 1600
 
 # --- Cleaning (core.clean) --------------------------------------------------------------------
-# Background estimate is taken on the page shrunk by this factor, closed with a kernel that is
-# BG_KERNEL_FRACTION of the longer side: wider than any stroke (a marker digit filling the frame
-# has strokes ~12 % of the frame height).
+# Background estimate: the page shrunk by BG_SHRINK and closed with a kernel BG_KERNEL_FRACTION
+# of the longer side, wider than the strokes of digits up to ~half the frame yet narrower than
+# the shadows of a hand or phone. When the largest mark then looks hollow (its strokes over
+# HOLLOW_STROKE x the kernel: only the outline of a thicker stroke was found, as for a marker
+# digit filling the frame, strokes ~12 % of its height) the page is redone with BG_KERNEL_BIG.
 BG_SHRINK = 8
-BG_KERNEL_FRACTION = 0.16
+BG_KERNEL_FRACTION = 0.07
+BG_KERNEL_BIG = 0.25
+HOLLOW_STROKE = 0.3
 # Ink strength below which a pixel is never ink: 6 % darker than the local paper (seeds: twice
 # that). Faint pencil in our test photos sits at 15-40 %; JPEG ringing, paper texture and the
 # errors of the background estimate at vignetted corners stay under ~6 %.
@@ -36,10 +40,13 @@ NOISE_GROW = 3.5  # and is followed down to this
 # on a page of dark marker does not pass just because the page is clean.
 SEED_OF_STRENGTH = 0.35
 GROW_OF_STRENGTH = 0.18
-# Polarity: light ink on a dark board is assumed when bright thin marks outnumber dark ones by
-# this factor (chalk boards are about 100 % bright marks; paper about 0 %).
-POLARITY_RATIO = 1.5
-POLARITY_CONTRAST = 25  # grey levels from the surface for a mark to count; chalk is 80+, pen 100+
+# Polarity (see clean._light_on_dark): bright marks POLARITY_CONTRAST grey levels above the
+# frame's median must outnumber dark ones by POLARITY_RATIO (a chalk board: ~all bright; paper:
+# ~all dark), and reading the page as dark ink must find POLARITY_RATIO times more ink (stronger
+# than POLARITY_INK) than reading it as light ink.
+POLARITY_RATIO = 1.3
+POLARITY_CONTRAST = 40
+POLARITY_INK = 0.25
 
 # --- Deskew -----------------------------------------------------------------------------------
 MAX_SKEW_DEG = 22.0  # the issue asks for +-20 deg; a little margin
@@ -84,9 +91,9 @@ SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences b
 KEEP_WHOLE = 0.97
 KEEP_WHOLE_RATIO = 2.2
 PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)
-# A roundish blob whose ink fills this much of its convex hull is a stain: a thick marker 8 or
-# 0 keeps its holes and waist and stays near 0.8; a solid disc is 1.0.
-BLOB_SOLIDITY = 0.9
+# A roundish blob without holes whose ink fills this much of its convex hull is a stain: thick
+# digits without loops (1 2 3 5 7) have concave sides and stay well below; a solid disc is ~1.
+BLOB_SOLIDITY = 0.93
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

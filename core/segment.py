@@ -154,8 +154,8 @@ def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
             if gap > limits.MERGE_GAP * height:
                 continue
             top, bottom = min(y[a], y[b]), max(y1[a], y1[b])
-            if bottom - top > limits.MERGE_MAX_HEIGHT * height:
-                continue
+            if gap >= 0 and bottom - top > limits.MERGE_MAX_HEIGHT * height:
+                continue  # (boxes overlapping both ways are one mark whatever the height)
             if gap > 0.05 * height and min(h[a], h[b]) > 0.75 * height:
                 continue  # two whole digits stacked in a column, not one broken digit
             ra, rb = find(a), find(b)
@@ -208,13 +208,15 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
     """Dashes, underlines, solid stains and giant marks."""
     if h > limits.BLOB_GIANT * height or w > limits.BLOB_GIANT * 1.5 * height:
         return True
-    if w > 2 * h and h < 0.35 * height:
-        return True  # dash or underline
+    if (w > 2 * h and h < 0.35 * height) or (w > 1.5 * h and h < 0.6 * height):
+        return True  # dash, underline, piece of a printed line
     if h < 0.45 * height and w < 0.45 * height:
         return True  # dot, comma
     if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.6):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
-    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if (hierarchy[0][:, 3] >= 0).any():
+        return False  # it has a hole: a loop of a digit, however thick
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return float(crop.sum()) > limits.BLOB_SOLIDITY * max(hull, 1.0)
 

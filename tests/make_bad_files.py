@@ -1,6 +1,6 @@
 """Build the hostile-input corpus in tests/fixtures/bad/: `python tests/make_bad_files.py`.
 
-Every file is made here from code, deterministically (fixed MNIST test digits, no randomness),
+Every file is made here from code, deterministically (fixed MNIST test digits, seeded noise),
 so the corpus can be rebuilt and reviewed. The files that hold an image show the same digits
 ("4 7 2" drawn from the first official MNIST test digits, dark on light paper) so that a reader
 that handles an odd format correctly reads the same text as from `plain.png`.
@@ -179,6 +179,14 @@ def gif_huge_screen() -> bytes:
     return bytes(data)
 
 
+def pepper_noise() -> bytes:
+    """1280x960 paper with 2 % of its pixels black specks, and no writing (a speckled surface)."""
+    rng = np.random.default_rng(0)
+    paper = np.full((960, 1280), 235, np.uint8)
+    paper[rng.random(paper.shape) < 0.02] = 0
+    return _save(Image.fromarray(paper), "PNG")
+
+
 def tiny_1x1() -> bytes:
     return _save(Image.new("RGB", (1, 1), (255, 255, 255)), "PNG")
 
@@ -303,6 +311,7 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "bomb_30000x30000.png": png_bomb,
     "declares_30000x30000.jpg": jpeg_declares_huge,
     "screen_65535x65535.gif": gif_huge_screen,
+    "pepper_noise.png": pepper_noise,
     "tiny_1x1.png": tiny_1x1,
     "strip_20000x10.png": strip_20000x10,
     "strip_10x20000.png": tall_10x20000,

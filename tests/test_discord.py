@@ -117,6 +117,7 @@ async def test_dm_image_is_read(dc, photo):
     )
     [reply] = await dc.wait_sent(1)
     assert reply.kind == "message" and reply.path == f"/channels/{message['channel_id']}/messages"
+    assert f"POST /channels/{message['channel_id']}/typing" in dc.calls  # "is typing..."
     assert str(reply.payload["message_reference"]["message_id"]) == message["id"]
     _assert_reading(reply)
 

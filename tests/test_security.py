@@ -203,6 +203,21 @@ def assert_no_secret(text: str, token: str, where: str) -> None:
         assert form not in text, f"the token ({form[:6]}...) appears in {where}"
 
 
+def assert_clean_run(
+    bot: BotProcess, dirs: list[Path], token: str, sent: list[tuple[str, dict, dict]]
+) -> None:
+    """No token in the log or in anything sent (where, payload, files); nothing written to disk
+    while the bot was serving."""
+    assert_no_secret(bot.output, token, "the bot's log")
+    for where, payload, files in sent:
+        assert_no_secret(json.dumps(payload), token, where)
+        for data in files.values():
+            assert token.encode() not in data, f"the token is in a file in {where}"
+    written = audit_lines(bot.output[bot.output.index("ARMED ") :])
+    assert not written, "written while serving:\n" + "\n".join(written)
+    assert not new_files(dirs, bot.output)
+
+
 async def test_telegram_token_never_logged_nor_sent_photos_never_written(tmp_path: Path) -> None:
     server = await TelegramStandIn().start()
     env, dirs = sandbox_env(
@@ -252,15 +267,8 @@ async def test_telegram_token_never_logged_nor_sent_photos_never_written(tmp_pat
     assert {m["message_id"] for m in asked} <= answered
     assert any(s.method == "sendPhoto" for s in server.sent), "no reading: the run proved little"
     assert "DEBUG" in bot.output and "[token]" in bot.output, "no debug line had a token to hide"
-    assert_no_secret(bot.output, TG_TOKEN, "the bot's log")
-    for sent in server.sent:
-        assert_no_secret(json.dumps(sent.params), TG_TOKEN, f"a {sent.method} the bot sent")
-        for data in sent.files.values():
-            assert TG_TOKEN.encode() not in data
-    armed = bot.output.index("ARMED ")
-    written = audit_lines(bot.output[armed:])
-    assert not written, "written while serving:\n" + "\n".join(written)
-    assert not new_files(dirs, bot.output)
+    sent = [(f"a {s.method} the bot sent", s.params, s.files) for s in server.sent]
+    assert_clean_run(bot, dirs, TG_TOKEN, sent)
 
 
 async def test_rejected_telegram_token_is_not_echoed(tmp_path: Path) -> None:
@@ -319,15 +327,8 @@ async def test_discord_token_never_logged_nor_sent(tmp_path: Path) -> None:
 
     assert code == 0, bot.output[-3000:]
     assert "DEBUG" in bot.output
-    assert_no_secret(bot.output, DC_TOKEN, "the bot's log")
-    for sent in server.sent:
-        assert_no_secret(json.dumps(sent.payload), DC_TOKEN, f"a {sent.kind} the bot sent")
-        for data in sent.files.values():
-            assert DC_TOKEN.encode() not in data
-    armed = bot.output.index("ARMED ")
-    written = audit_lines(bot.output[armed:])
-    assert not written, "written while serving:\n" + "\n".join(written)
-    assert not new_files(dirs, bot.output)
+    sent = [(f"a {s.kind} the bot sent", s.payload, s.files) for s in server.sent]
+    assert_clean_run(bot, dirs, DC_TOKEN, sent)
 
 
 def test_the_audit_hook_sees_writes(tmp_path: Path) -> None:

@@ -440,6 +440,8 @@ class DiscordStandIn:
                 for c in payload
             ]
             return _json(self.commands)
+        if request.method == "POST" and parts[0] == "channels" and parts[-1] == "typing":
+            return web.Response(status=204)  # a typing indicator: in `calls`, not in `sent`
         if request.method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
             self._record("message", path, payload, files)
             return _json(self._message_obj(int(parts[1]), payload, files))

@@ -169,8 +169,9 @@ def summary(out: Outcome) -> str:
         f"update->reply, all     p50 {percentile(lat, 50):.2f} s  p95 {percentile(lat, 95):.2f} s",
         f"update->reply, reading p50 {percentile(reading, 50):.2f} s  "
         f"p95 {percentile(reading, 95):.2f} s",
-        f"/help during the load  {len(out.help_latency)} asked, p50 "
-        f"{percentile(out.help_latency, 50):.2f} s, max "
-        f"{max(out.help_latency, default=float('nan')):.2f} s, {out.help_lost} unanswered",
+        f"/help during the load  {len(out.help_latency)} asked, "
+        f"p50 {percentile(out.help_latency, 50):.2f} s, "
+        f"p95 {percentile(out.help_latency, 95):.2f} s, "
+        f"max {max(out.help_latency, default=float('nan')):.2f} s, {out.help_lost} unanswered",
     ]
     return "\n".join(lines)
