@@ -2,6 +2,7 @@
 
     python bench/bench_load.py            # the full run (~1-2 minutes on 2 cores)
     python bench/bench_load.py --short    # 10 users x 4 photos, for a quick look
+    python bench/bench_load.py --files    # 12-megapixel JPEGs sent as files (memory)
 
 The bot runs as `python -m bot` (its real process, default settings unless given) against the
 stand-in Bot API on 127.0.0.1; this script sends the photos (1280x960 phone-like JPEGs from
@@ -36,9 +37,9 @@ PEAK_RSS_MB = 250  # the issue's memory target for the bot under load
 HELP_SECONDS = 1.0  # `/help` must answer within this while the load runs
 
 
-def photos(count: int) -> list[tuple[bytes, str]]:
+def photos(count: int, size: tuple[int, int] = (1280, 960)) -> list[tuple[bytes, str]]:
     d = np.load(ROOT / "tests" / "fixtures" / "mnist_test_1000.npz")
-    return [make("easy", seed, d["x"], d["y"], size=(1280, 960)) for seed in range(count)]
+    return [make("easy", seed, d["x"], d["y"], size=size) for seed in range(count)]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -92,7 +93,7 @@ async def run(plan: Plan, bot_env: dict[str, str]) -> int:
 
         sampler = asyncio.create_task(sample_rss())
         print(f"load: {plan.users} users x {plan.photos} photos, albums of {plan.burst}, ...")
-        images = photos(20)
+        images = photos(4, (4000, 3000)) if plan.as_files else photos(20)
         cpu_before, load_before = cpu_seconds(bot.pid), os.getloadavg()[0]
         out = await drive(server, images, plan)
         cpu = cpu_seconds(bot.pid) - cpu_before
@@ -141,6 +142,9 @@ async def run(plan: Plan, bot_env: dict[str, str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--short", action="store_true", help="10 users x 4 photos")
+    parser.add_argument(
+        "--files", action="store_true", help="12-megapixel JPEGs sent as files, not photos"
+    )
     parser.add_argument("--users", type=int)
     parser.add_argument("--photos", type=int)
     parser.add_argument("--seed", type=int, default=0)
@@ -159,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, users=args.users)
     if args.photos:
         plan = replace(plan, photos=args.photos)
+    if args.files:
+        plan = replace(plan, as_files=True)
     bot_env = dict(item.split("=", 1) for item in args.set)
     return asyncio.run(run(plan, bot_env))
 

@@ -35,7 +35,9 @@ class Page:
 def clean(rgb: np.ndarray) -> Page:
     """Clean the RGB (or grey) uint8 working image of a photo into a Page."""
     gray = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    gray = gray.astype(np.float32)
+    # A 3x3 median removes salt-and-pepper specks (sensor noise, dust) and keeps strokes two or
+    # more pixels wide, which is every stroke of a digit we can read.
+    gray = cv2.medianBlur(np.ascontiguousarray(gray), 3).astype(np.float32)
     light_on_dark = _light_on_dark(gray)
     ink, seed, grow, mask = _ink(255.0 - gray if light_on_dark else gray)
     if not _has_marks(mask):
@@ -72,9 +74,24 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
     return ink, seed, grow, mask
 
 
+def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 8-connected marks of a 0/1 uint8 mask: (x, y, w, h, area) per mark, and the first
+    pixel (x, y) of each. Marks inside the holes of others are left out. (OpenCV's
+    connectedComponentsWithStats takes ~7 ms on a 1280x960 page; outer contours ~0.2 ms.)"""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    stats = np.zeros((len(contours), 5), np.int64)
+    first = np.zeros((len(contours), 2), np.int64)
+    for i, c in enumerate(contours):
+        stats[i, :4] = cv2.boundingRect(c)
+        # Pixel count of the filled outline: polygon area plus the half pixel outside it.
+        stats[i, 4] = int(cv2.contourArea(c) + cv2.arcLength(c, True) / 2 + 1)
+        first[i] = c[0, 0]
+    return stats, first
+
+
 def _has_marks(mask: np.ndarray, height: int = limits.MIN_DIGIT_PX) -> bool:
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    return bool((stats[1:, cv2.CC_STAT_HEIGHT] >= height).any())
+    stats, _ = components(mask)
+    return bool((stats[:, 3] >= height).any())
 
 
 def _odd(n: float) -> int:
@@ -139,15 +156,14 @@ def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:
 def _hollow(mask: np.ndarray, fraction: float) -> bool:
     """Whether the largest mark looks like the outline of a stroke too thick for the closing
     kernel: its own strokes are then about half the kernel wide."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
+    stats, _ = components(mask)
+    if not len(stats):
         return False
-    big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, w, h, _ = stats[big]
+    x, y, w, h, _ = stats[int(np.argmax(stats[:, 4]))]
     kernel_px = fraction * max(mask.shape)
     if max(w, h) < 2 * kernel_px:
         return False
-    width = stroke_width(labels[y : y + h, x : x + w] == big)
+    width = stroke_width(mask[y : y + h, x : x + w])
     return width > limits.HOLLOW_STROKE * kernel_px
 
 

@@ -52,7 +52,10 @@ def load_npz(path: Path | str) -> Mnist:
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single array, not an .npz with {', '.join(ARRAYS)}")
+        with npz:
             missing = [name for name in ARRAYS if name not in npz.files]
             if missing:
                 raise DataError(f"{path} lacks the arrays {', '.join(missing)}")
@@ -60,7 +63,7 @@ def load_npz(path: Path | str) -> Mnist:
     except DataError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path} is not a readable .npz file ({e})") from None
+        raise DataError(f"{path} is not a readable .npz file ({_first_line(e)})") from None
     return _checked(arrays, source=str(path), sha256=sha256(path))
 
 
@@ -71,7 +74,9 @@ def load_keras() -> Mnist:
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as e:  # noqa: BLE001 - any failure means: no data, say why in one line
-        raise DataError(f"could not download MNIST with Keras ({e}); pass --data PATH") from None
+        raise DataError(
+            f"could not download MNIST with Keras ({_first_line(e)}); pass --data PATH"
+        ) from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     digest = hashlib.sha256(
         b"".join(np.ascontiguousarray(arrays[name]).tobytes() for name in ARRAYS)
@@ -101,6 +106,11 @@ def split_validation(
 def prepare(x: np.ndarray) -> np.ndarray:
     """Digits as the model sees them: `to_mnist` of each, (n, 28, 28) float32 in 0..1."""
     return to_mnist_batch(x)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _checked(arrays: dict[str, np.ndarray], source: str, sha256: str) -> Mnist:

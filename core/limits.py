@@ -86,8 +86,9 @@ GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
 # Touching digits: a mark wider than this x its height is tried as two or more digits.
 WIDE_RATIO = 1.05
 SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much,
-# A wide mark the model reads as one digit this surely stays whole unless it is wider still:
-# 7 % of MNIST test digits are wider than tall, and their halves often look like digits too.
+# A mark up to KEEP_WHOLE_RATIO x as wide as tall that the model reads as one digit this surely
+# stays whole unless it is PAIR_WIDTH x as wide as the usual digit: 7 % of MNIST test digits are
+# wider than tall, and their halves often look like digits too.
 KEEP_WHOLE = 0.97
 KEEP_WHOLE_RATIO = 2.2
 PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)

@@ -126,10 +126,13 @@ def _classify_and_split(
         for i, (score, k) in best.items():
             m = marks[i]
             whole = float(probs[i].max())
-            two_wide = m.w >= limits.PAIR_WIDTH * usual_w and m.w >= 1.2 * m.h
-            if whole >= limits.KEEP_WHOLE and m.w < limits.KEEP_WHOLE_RATIO * m.h:
+            aspect = m.w / m.h
+            two_wide = m.w >= limits.PAIR_WIDTH * usual_w and aspect >= 1.2
+            if whole >= limits.KEEP_WHOLE and aspect < limits.KEEP_WHOLE_RATIO and not two_wide:
                 continue
-            if (two_wide and score >= 0.5) or (score >= max(whole + limits.SPLIT_MIN_GAIN, 0.6)):
+            if (two_wide and score >= max(0.5, whole - 0.05)) or score >= max(
+                whole + limits.SPLIT_MIN_GAIN, 0.6
+            ):
                 replaced[i] = [(trials[k][1], tp[k]), (trials[k][2], tp[n + k])]
         if not replaced:
             break

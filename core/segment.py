@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from core import limits
-from core.clean import Page
+from core.clean import Page, components
 
 
 @dataclass
@@ -47,8 +47,7 @@ class Layout:
 
 def segment(page: Page) -> Layout:
     """Find the candidate digits on `page`, in reading order (lines top to bottom)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(page.mask, connectivity=8)
-    stats = stats[1:]
+    stats, first = components(page.mask)
     notes = []
     if len(stats) > limits.MAX_MARKS:
         order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: limits.MAX_MARKS]
@@ -59,7 +58,8 @@ def segment(page: Page) -> Layout:
     if not len(stats_idx):
         return Layout([], notes=notes)
     s = stats[stats_idx]
-    ids = stats_idx + 1
+    _, labels = cv2.connectedComponents(page.mask, connectivity=8)
+    ids = labels[first[stats_idx, 1], first[stats_idx, 0]]
     x, y, w, h, area = (s[:, i].astype(np.int64) for i in range(5))
     page_h, page_w = page.mask.shape
 

@@ -196,7 +196,7 @@ def train(
         robustness=robustness(lite, data.x_test, data.y_test),
         title=f"{arch} arch, test accuracy {card['test_accuracy']:.2%} (LiteRT)",
     )
-    card["report"] = str(report)
+    card["report"] = str(report.relative_to(out) if report.is_relative_to(out) else report)
     card["total_seconds"] = round(time.perf_counter() - started, 1)
     new_card = out / "new.model_card.json"
     new_card.write_text(json.dumps(card, indent=2) + "\n")

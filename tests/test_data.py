@@ -69,6 +69,7 @@ def _save(path, **arrays):
         ("labels", "y_train has shape (9,)"),
         ("label_range", "labels 0-9"),
         ("pickled", "not a readable .npz"),
+        ("npy", "holds a single array"),
     ],
 )
 def test_unfit_files_give_a_clear_data_error(tmp_path, npz, case, message):
@@ -87,6 +88,9 @@ def test_unfit_files_give_a_clear_data_error(tmp_path, npz, case, message):
         _save(path, x_train=x, y_train=y[:9], x_test=x, y_test=y)
     elif case == "label_range":
         _save(path, x_train=x, y_train=y + 10, x_test=x, y_test=y)
+    elif case == "npy":
+        with open(path, "wb") as f:
+            np.save(f, x)
     elif case == "pickled":
         _save(path, x_train=np.array([{}] * 10, dtype=object), y_train=y, x_test=x, y_test=y)
     with pytest.raises(DataError) as err:

@@ -3,8 +3,9 @@
 Telegram: 429 with retry_after, 5xx, reset connections, stalled and cut-short downloads. The
 bot retries or backs off, the user gets a reading or an apology (exactly one answer), and the
 application keeps serving. Discord: the gateway drops the connection or invalidates the session;
-the client reconnects and answers a message sent afterwards. The model file missing or corrupt
-at start-up of `python -m bot`: a clear error naming the file and a non-zero exit.
+the client reconnects and answers a message sent afterwards. SIGTERM while photos are being
+read: every photo taken is answered before the exit. The model file missing or corrupt at
+start-up of `python -m bot`: a clear error naming the file and a non-zero exit.
 """
 
 from __future__ import annotations

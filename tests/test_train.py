@@ -11,6 +11,9 @@ from core.classify import Classifier
 from core.normalize import to_mnist_batch
 from core.report import FILES
 
+# Keras 3.15 with numpy 2 warns about __array__ copy semantics on every predict; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, mnist_sample):

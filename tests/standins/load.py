@@ -34,6 +34,7 @@ class Plan:
     help_every: float = 0.5
     settle: float = 60.0  # the longest wait for the last answers after the last photo
     seed: int = 0
+    as_files: bool = False  # send the photos as files (full resolution), not as photos
 
 
 @dataclass
@@ -99,7 +100,17 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
             for _ in range(first, min(first + plan.burst, plan.photos)):
                 data, number = photos[n % len(photos)]
                 n += 1
-                message = server.photo_message(data, chat, uid, media_group_id=album)
+                if plan.as_files:
+                    message = server.document_message(
+                        data,
+                        chat,
+                        uid,
+                        file_name="photo.jpg",
+                        mime_type="image/jpeg",
+                        media_group_id=album,
+                    )
+                else:
+                    message = server.photo_message(data, chat, uid, media_group_id=album)
                 pushed[server.push(message)["message_id"]] = (time.monotonic(), number)
 
     async def helper() -> None:
