@@ -210,7 +210,9 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
     long_run = ((sw > limits.LINE_MIN_FRACTION * page_w) & (sh < 0.25 * sw)).any() or (
         (sw > 0.6 * page_w) & (sh > 0.6 * page_h)
     ).any()
-    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = sh[(sh < 0.5 * page_h) & (sw < 0.5 * page_w)]  # not paper edges or grids
+    if not len(heights):
+        return 0.0, 0.0
     tall = (heights >= max(limits.MIN_DIGIT_PX / factor, 0.3 * heights.max())).sum()
     if tall < limits.MIN_SKEW_MARKS and not long_run:
         return 0.0, 0.0
@@ -232,7 +234,7 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
     if long_run:
         angle = _best(rows, limits.MAX_SKEW_DEG, limits.MIN_SKEW_GAIN)
     else:
-        angle = _neighbour_angle(stats[1:], factor)
+        angle = _neighbour_angle(stats[1:], factor, page_h)
     t = np.deg2rad(angle)
     rx, ry = xs * np.cos(t) + ys * np.sin(t), ys * np.cos(t) - xs * np.sin(t)
 
@@ -242,11 +244,11 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
     return angle, _best(cols, limits.MAX_SHEAR_DEG, limits.MIN_SHEAR_GAIN)
 
 
-def _neighbour_angle(stats: np.ndarray, factor: int) -> float:
+def _neighbour_angle(stats: np.ndarray, factor: int, page_h: int) -> float:
     """Skew of handwriting without printed lines: the median direction from each digit-sized
     mark to its nearest neighbour, which lies on the same line (O'Gorman's docstrum)."""
     h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
-    tall = h >= limits.MIN_DIGIT_PX / factor
+    tall = (h >= limits.MIN_DIGIT_PX / factor) & (h < 0.5 * page_h)
     if tall.sum() < limits.MIN_SKEW_MARKS:
         return 0.0
     med = float(np.median(h[tall]))

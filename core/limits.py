@@ -90,6 +90,7 @@ SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences b
 # stays whole unless it is PAIR_WIDTH x as wide as the usual digit: 7 % of MNIST test digits are
 # wider than tall, and their halves often look like digits too.
 KEEP_WHOLE = 0.97
+KEEP_WHOLE_SURE = 0.995  # ... and this surely, even when that wide
 KEEP_WHOLE_RATIO = 2.2
 PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)
 # A roundish blob without holes whose ink fills this much of its convex hull is a stain: thick

@@ -96,7 +96,7 @@ def _classify_and_split(
 ) -> tuple[list[Mark], np.ndarray]:
     """Classify every mark; try wide marks as touching digits and keep the better reading."""
     probs = _classify(page, marks)
-    widths = [m.w for m in marks if m.h > 0.6 * height]
+    widths = [m.w for m in marks if m.h > 0.6 * height and m.w > 0.45 * m.h]  # not 1s
     usual_w = float(np.median(widths)) if widths else height
     final: set[int] = set()  # ids of wide marks already tried and kept whole
     for _ in range(4):  # each round peels one digit off every wide mark
@@ -128,7 +128,8 @@ def _classify_and_split(
             whole = float(probs[i].max())
             aspect = m.w / m.h
             two_wide = m.w >= limits.PAIR_WIDTH * usual_w and aspect >= 1.2
-            if whole >= limits.KEEP_WHOLE and aspect < limits.KEEP_WHOLE_RATIO and not two_wide:
+            sure = whole >= limits.KEEP_WHOLE_SURE or (whole >= limits.KEEP_WHOLE and not two_wide)
+            if sure and aspect < limits.KEEP_WHOLE_RATIO:
                 continue
             if (two_wide and score >= max(0.5, whole - 0.05)) or score >= max(
                 whole + limits.SPLIT_MIN_GAIN, 0.6

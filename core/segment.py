@@ -65,8 +65,13 @@ def segment(page: Page) -> Layout:
 
     # Paper edges: marks running along most of the frame; and marks cut off by the frame.
     edge = (h > 0.85 * page_h) | (w > 0.85 * page_w)
-    edge |= _at_frame_edge(page, x, y, w, h) & (h < 0.5 * page_h) & (w < 0.5 * page_w)
-    height = _digit_height(h[~edge], w[~edge], area[~edge])
+    thin = (w < 0.15 * h) | (h < 0.15 * w)
+    edge |= _at_frame_edge(page, x, y, w, h) & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
+    # Marks over half the frame tall are digits only when alone (one digit filling the frame).
+    small = ~edge & (h < 0.5 * page_h)
+    if (h[small] >= limits.MIN_DIGIT_PX).sum() < 3:
+        small = ~edge
+    height = _digit_height(h[small], w[small], area[small])
     if height == 0:
         return Layout([], notes=notes)
 
@@ -226,7 +231,7 @@ def _reading_order(marks: list[Mark]) -> list[Mark]:
     lines: list[list[Mark]] = []
     for m in sorted(marks, key=lambda m: m.y + m.h / 2):
         best, best_share = None, 0.0
-        for line in lines[-3:]:
+        for line in lines:
             ref = sorted(line, key=lambda k: abs((k.x + k.w / 2) - (m.x + m.w / 2)))[:3]
             top = float(np.median([k.y for k in ref]))
             bottom = float(np.median([k.y + k.h for k in ref]))

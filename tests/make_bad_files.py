@@ -7,6 +7,8 @@ that handles an odd format correctly reads the same text as from `plain.png`.
 
 The bombs are built by hand: `bomb_30000x30000.png` is a complete, valid 1-bit PNG of 900
 megapixels that compresses to ~110 KB; the others only declare huge sizes in their headers.
+The `big_7000x7000*` files stay just under the pixel limit in lossless or WebP form: small files
+that are hundreds of megabytes once decoded.
 `--check` rebuilds the corpus in memory and reports files that differ from the committed ones.
 """
 
@@ -187,6 +189,23 @@ def pepper_noise() -> bytes:
     return _save(Image.fromarray(paper), "PNG")
 
 
+# 49 megapixels, just under the core's pixel limit, in formats that cannot be decoded at reduced
+# size: a few hundred KB on disk, hundreds of MB once decoded.
+BIG = (7000, 7000)
+
+
+def big_16bit_png() -> bytes:
+    return _save(Image.new("I;16", BIG, 65535), "PNG", optimize=True)
+
+
+def big_rgba_png() -> bytes:
+    return _save(Image.new("RGBA", BIG, (255, 255, 255, 255)), "PNG", optimize=True)
+
+
+def big_webp() -> bytes:
+    return _save(Image.new("RGB", BIG, (255, 255, 255)), "WEBP", quality=50)
+
+
 def tiny_1x1() -> bytes:
     return _save(Image.new("RGB", (1, 1), (255, 255, 255)), "PNG")
 
@@ -312,6 +331,9 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "declares_30000x30000.jpg": jpeg_declares_huge,
     "screen_65535x65535.gif": gif_huge_screen,
     "pepper_noise.png": pepper_noise,
+    "big_7000x7000_16bit.png": big_16bit_png,
+    "big_7000x7000_rgba.png": big_rgba_png,
+    "big_7000x7000.webp": big_webp,
     "tiny_1x1.png": tiny_1x1,
     "strip_20000x10.png": strip_20000x10,
     "strip_10x20000.png": tall_10x20000,

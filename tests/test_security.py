@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -196,11 +197,12 @@ class BotProcess:
         return "\n".join(self.lines)
 
 
-def assert_no_secret(text: str, token: str, where: str) -> None:
-    """Neither the token nor its secret half, plain or URL-encoded, appears in `text`."""
-    secret = token.rsplit(":", 1)[-1]
-    for form in {token, secret, quote(token, safe=""), quote(secret, safe="")}:
-        assert form not in text, f"the token ({form[:6]}...) appears in {where}"
+def assert_no_secret(text: str, secret: str, where: str) -> None:
+    """Neither `secret` nor (for a Telegram token) its part after the colon, plain or URL-encoded,
+    appears in `text`."""
+    part = secret.rsplit(":", 1)[-1]
+    for form in {secret, part, quote(secret, safe=""), quote(part, safe="")}:
+        assert form not in text, f"a secret ({form[:6]}...) appears in {where}"
 
 
 def assert_clean_run(
@@ -292,6 +294,37 @@ async def test_rejected_telegram_token_is_not_echoed(tmp_path: Path) -> None:
     assert code != 0, bot.output[-3000:]
     assert "getMe" in server.calls
     assert "token" in bot.output.lower(), "the error should say the token was rejected"
+    assert_no_secret(bot.output, TG_TOKEN, "the bot's log")
+
+
+async def test_webhook_secret_never_logged(tmp_path: Path) -> None:
+    """In webhook mode the secret that authenticates Telegram's calls is a secret like the token
+    (python-telegram-bot logs setWebhook's parameters, secret included, at DEBUG)."""
+    secret = "webhook-secret-7f3a9c21"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = await TelegramStandIn().start()
+    env, dirs = sandbox_env(
+        tmp_path,
+        TELEGRAM_TOKEN=TG_TOKEN,
+        TELEGRAM_BASE_URL=server.base_url,
+        TELEGRAM_BASE_FILE_URL=server.base_file_url,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.invalid/telegram",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        LOG_LEVEL="DEBUG",
+    )
+    bot = BotProcess(env, dirs[2])
+    try:
+        await bot.start()
+    finally:
+        code = await bot.stop()
+        await server.stop()
+    assert code == 0, bot.output[-3000:]
+    assert "setWebhook" in server.calls and "setWebhook" in bot.output
+    assert_no_secret(bot.output, secret, "the bot's log")
     assert_no_secret(bot.output, TG_TOKEN, "the bot's log")
 
 
