@@ -22,7 +22,7 @@ from core.normalize import SIZE
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits.tflite"
 CARD_NAME = "model_card.json"
-CHUNK = 256  # digits per invoke: larger batches gain nothing per digit (bench/bench_model.py)
+CHUNK = 32  # digits per invoke: larger batches are slower per digit (cache; bench_model.py)
 
 
 class Classifier:
@@ -36,7 +36,7 @@ class Classifier:
             raise ModelError(f"cannot read the digit model {self.path}: {e.strerror}") from None
         self.temperature = read_temperature(self.path.with_name(CARD_NAME))
         self._local = threading.local()
-        self._interpreter()  # fail now, not in a worker thread, if the file is not a model
+        self._runner()  # fail now, not in a worker thread, if the file is not a model
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(n, 10) float32 calibrated probabilities for (n, 28, 28) float32 images in 0..1."""
@@ -54,40 +54,50 @@ class Classifier:
         out = np.empty((len(images), 10), np.float32)
         for start in range(0, len(images), CHUNK):
             chunk = images[start : start + CHUNK]
-            out[start : start + len(chunk)] = self._invoke(chunk)
+            out[start : start + len(chunk)] = self._runner(len(chunk) == CHUNK).run(chunk)
         return out
 
-    def _invoke(self, batch: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter()
-        local = self._local
-        if local.batch != len(batch):
-            interpreter.resize_tensor_input(local.input, (len(batch), *local.shape))
-            interpreter.allocate_tensors()
-            local.batch = len(batch)
-        interpreter.set_tensor(local.input, batch.reshape(len(batch), *local.shape))
-        interpreter.invoke()
-        return interpreter.get_tensor(local.output)
+    def _runner(self, full: bool = True) -> _Runner:
+        """This thread's interpreter for full chunks, or the one for the rest of a batch.
 
-    def _interpreter(self) -> Interpreter:
-        local = self._local
-        if getattr(local, "interpreter", None) is None:
-            try:
-                interpreter = Interpreter(model_content=self._content, num_threads=1)
-                interpreter.allocate_tensors()
-                inp = interpreter.get_input_details()[0]
-                out = interpreter.get_output_details()[0]
-            except (ValueError, RuntimeError, IndexError) as e:
-                raise ModelError(f"{self.path} is not a usable TFLite model ({e})") from None
-            shape = tuple(int(s) for s in inp["shape"][1:])
-            if shape not in ((SIZE, SIZE), (SIZE, SIZE, 1)) or tuple(out["shape"][1:]) != (10,):
-                raise ModelError(
-                    f"{self.path} is not a digit model: input {tuple(inp['shape'])}, "
-                    f"output {tuple(out['shape'])}"
-                )
-            local.input, local.output, local.shape = inp["index"], out["index"], shape
-            local.batch = int(inp["shape"][0])
-            local.interpreter = interpreter
-        return local.interpreter
+        Two per thread, so that a batch of 100 does not resize one interpreter twice per call:
+        resizing re-plans the graph and costs about as much as classifying 20 digits.
+        """
+        runners = getattr(self._local, "runners", None)
+        if runners is None:
+            runners = self._local.runners = {}
+        if full not in runners:
+            runners[full] = _Runner(self.path, self._content)
+        return runners[full]
+
+
+class _Runner:
+    """One LiteRT interpreter on one CPU thread, resized only when the batch size changes."""
+
+    def __init__(self, path: Path, content: bytes) -> None:
+        try:
+            self.interpreter = Interpreter(model_content=content, num_threads=1)
+            self.interpreter.allocate_tensors()
+            inp = self.interpreter.get_input_details()[0]
+            out = self.interpreter.get_output_details()[0]
+        except (ValueError, RuntimeError, IndexError) as e:
+            raise ModelError(f"{path} is not a usable TFLite model ({e})") from None
+        self.shape = tuple(int(s) for s in inp["shape"][1:])
+        if self.shape not in ((SIZE, SIZE), (SIZE, SIZE, 1)) or tuple(out["shape"][1:]) != (10,):
+            raise ModelError(
+                f"{path} is not a digit model: input {tuple(inp['shape'])}, "
+                f"output {tuple(out['shape'])}"
+            )
+        self.input, self.output, self.batch = inp["index"], out["index"], int(inp["shape"][0])
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        if self.batch != len(batch):
+            self.interpreter.resize_tensor_input(self.input, (len(batch), *self.shape))
+            self.interpreter.allocate_tensors()
+            self.batch = len(batch)
+        self.interpreter.set_tensor(self.input, batch.reshape(len(batch), *self.shape))
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.output)
 
 
 _shared: Classifier | None = None

@@ -198,12 +198,12 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
     that then makes vertical printed lines vertical (perspective tilts them apart): the angles
     whose row and column profiles of the ink are sharpest (projection profiles, on a shrunken
     mask)."""
-    factor = max(1, round(max(mask.shape) / 400))
+    factor = max(1, round(max(mask.shape) / 640))
     small = _shrink(mask.astype(np.float32), factor)
-    ys, xs = np.nonzero(small > 0.2)
+    ys, xs = np.nonzero(small > 0.5)
     if len(ys) < 20:
         return 0.0, 0.0
-    n, _, stats, _ = cv2.connectedComponentsWithStats((small > 0.2).astype(np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats((small > 0.5).astype(np.uint8))
     sw, sh = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
     page_w, page_h = small.shape[1], small.shape[0]
     # Printed rules: long thin lines, or a grid that spans the page as one mark.
@@ -308,7 +308,7 @@ def _remove_rules(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.nda
             continue
         # On the band, a pixel is rule unless it lies in a run across the rule longer than the
         # rule is thick: that is a stroke crossing it.
-        across = np.ones((thickness + 3, 1), np.uint8)
+        across = np.ones((thickness + 5, 1), np.uint8)
         crossing = cv2.morphologyEx(m, cv2.MORPH_OPEN, across)
         hit = (band > 0) & (m > 0) & (crossing == 0)
         on_rule |= hit if axis == 0 else hit.T
@@ -336,7 +336,7 @@ def _rule_band(m: np.ndarray, thick_max: float) -> tuple[np.ndarray, int, int]:
     small = cv2.resize(
         m.astype(np.float32), (max(1, w // squeeze), h), interpolation=cv2.INTER_AREA
     )
-    small = (small > 0.5).astype(np.uint8)
+    small = (small > 0.25).astype(np.uint8)  # a faint rule may be dashed in the mask
     tol = 5  # rows of tolerance for a line not quite level (residual tilt, perspective)
     small = cv2.dilate(small, np.ones((tol, 1), np.uint8))
     length = max(3, int(limits.LINE_MIN_FRACTION * w / squeeze))

@@ -98,6 +98,12 @@ def _decode_open(im: Image.Image) -> Photo:
             f"The image is too large ({w}x{h} pixels); "
             f"the limit is {limits.MAX_PIXELS // 1_000_000} megapixels."
         )
+    if im.format not in ("JPEG", "MPO") and w * h > limits.MAX_PIXELS_LOSSLESS:
+        raise ImageError(
+            f"This {im.format} image is too large ({w}x{h} pixels) to read at full size; "
+            "send it as a photo (JPEG) or below "
+            f"{limits.MAX_PIXELS_LOSSLESS // 1_000_000} megapixels."
+        )
     if min(w, h) < limits.MIN_SIDE:
         raise ImageError(f"The image is too small ({w}x{h} pixels) to hold readable digits.")
 
@@ -114,6 +120,12 @@ def _decode_open(im: Image.Image) -> Photo:
             if scale < 1:
                 im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
         im.load()
+        factor = max(im.size) // limits.WORK_SIDE
+        if factor >= 2:  # shrink before converting: conversions copy the whole image
+            try:
+                im = im.reduce(factor)
+            except ValueError:
+                pass  # a mode reduce() does not handle; _to_rgb and thumbnail below cope
         rgb = _to_rgb(im)
     except MemoryError as e:
         raise ImageError("The image is too large to read.") from e
@@ -138,7 +150,11 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     """Plain 8-bit RGB; transparency is laid on white paper, 16-bit and float scaled to 8 bits."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        a = np.asarray(im, dtype=np.float64)
+        a = np.asarray(im)
+        if max(a.shape) > 2 * limits.WORK_SIDE:  # shrink first: float copies are large
+            step = max(a.shape) // limits.WORK_SIDE
+            a = a[::step, ::step]
+        a = a.astype(np.float32)
         top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
         if mode == "F":
             top = max(float(a.max()), 1e-9)

@@ -11,6 +11,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # 50 megapixels: above any phone camera in common use (48-50 MP sensors bin to 12 MP by
 # default). A 30000x30000 "bomb" (900 MP) is refused before its pixels are decoded.
 MAX_PIXELS = 50_000_000
+# Formats without reduced-size decoding (PNG, WebP, ...) are decoded whole: 20 MP of RGBA is
+# 80 MB, which keeps a worker of the bot within its memory budget.
+MAX_PIXELS_LOSSLESS = 20_000_000
 # Smaller than this on either side cannot hold a 15-px digit with any margin.
 MIN_SIDE = 16
 # Formats a phone or chat app actually sends; anything else Pillow happens to open is refused.
@@ -80,6 +83,11 @@ MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x heig
 MERGE_MAX_HEIGHT = 1.5  # ... unless the merged mark would be taller than this x digit height
 FRAGMENT = 0.55  # marks smaller than this x height are fragments, given to a digit right next
 FRAGMENT_GAP = 0.2  # to them (at most this x height away) if there is one
+# A digit broken by a vertical gap: a piece narrower than PIECE_WIDTH and shorter than
+# PIECE_HEIGHT x height (a "1" is full height) at most PIECE_GAP x height from its neighbour.
+PIECE_WIDTH = 0.4
+PIECE_HEIGHT = 0.85
+PIECE_GAP = 0.1
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
 GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
@@ -95,7 +103,7 @@ KEEP_WHOLE_RATIO = 2.2
 PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)
 # A roundish blob without holes whose ink fills this much of its convex hull is a stain: thick
 # digits without loops (1 2 3 5 7) have concave sides and stay well below; a solid disc is ~1.
-BLOB_SOLIDITY = 0.93
+BLOB_SOLIDITY = 0.95
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

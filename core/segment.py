@@ -96,7 +96,7 @@ def segment(page: Page) -> Layout:
             ignored += 1
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
-    marks = _reading_order(marks)
+    marks = _join_side_pieces(_reading_order(marks), height)
     return Layout(marks, height, ignored, notes)
 
 
@@ -209,6 +209,37 @@ def _attach_fragments(groups, x, y, x1, y1, height: float) -> list[np.ndarray]:
     return out
 
 
+def _join_side_pieces(marks: list[Mark], height: float) -> list[Mark]:
+    """Join a digit broken by a vertical gap (a pen that skipped across it): a piece shorter than
+    a whole digit, and narrow, right next to its neighbour on the line, when the two together
+    are no wider than one digit."""
+    out: list[Mark] = []
+    for m in marks:
+        prev = out[-1] if out else None
+        if prev is not None and prev.line == m.line:
+            gap = m.x - (prev.x + prev.w)
+            x0, x1 = min(prev.x, m.x), max(prev.x + prev.w, m.x + m.w)
+            piece = any(
+                k.w < limits.PIECE_WIDTH * height and k.h < limits.PIECE_HEIGHT * height
+                for k in (prev, m)
+            )
+            if piece and gap <= limits.PIECE_GAP * height and x1 - x0 <= height:
+                out[-1] = _union(prev, m)
+                continue
+        out.append(m)
+    return out
+
+
+def _union(a: Mark, b: Mark) -> Mark:
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for k in (a, b):
+        view = mask[k.y - y0 : k.y - y0 + k.h, k.x - x0 : k.x - x0 + k.w]
+        np.maximum(view, k.mask, out=view)
+    return Mark(x0, y0, x1 - x0, y1 - y0, mask, a.line, a.group)
+
+
 def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
     """Dashes, underlines, solid stains and giant marks."""
     if h > limits.BLOB_GIANT * height or w > limits.BLOB_GIANT * 1.5 * height:
@@ -217,7 +248,7 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
         return True  # dash, underline, piece of a printed line
     if h < 0.45 * height and w < 0.45 * height:
         return True  # dot, comma
-    if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.6):
+    if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.7):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
     contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if (hierarchy[0][:, 3] >= 0).any():

@@ -54,8 +54,8 @@ def test_empty_and_odd_batches(digits):
     c = get_classifier()
     assert c.probabilities(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
     assert c.probabilities([]).shape == (0, 10)
-    whole = c.probabilities(images[: CHUNK + 7])  # more than one chunk, and a ragged end
-    for n in (1, 3, CHUNK + 7):
+    whole = c.probabilities(images[: 3 * CHUNK + 7])  # several chunks, and a ragged end
+    for n in (1, 3, CHUNK, CHUNK + 7, 3 * CHUNK + 7, 5):
         assert np.allclose(c.probabilities(images[:n]), whole[:n], atol=1e-5)
     assert np.allclose(c.probabilities(images[:4, :, :, None]), whole[:4], atol=1e-5)
     with pytest.raises(ValueError, match="28"):

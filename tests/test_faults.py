@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from make_bad_files import BAD, DIGITS
 from standins import bots, discord_api
 from standins.discord_api import DiscordStandIn
 from standins.telegram_api import TOKEN, Fault, TelegramStandIn
@@ -33,8 +34,7 @@ from bench.synth import make
 from bot import texts
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO = (ROOT / "tests" / "fixtures" / "bad" / "plain.jpg").read_bytes()
-DIGITS = "472"  # what PHOTO shows (tests/make_bad_files.py)
+PHOTO = (BAD / "plain.jpg").read_bytes()  # shows DIGITS
 USER = 501
 
 

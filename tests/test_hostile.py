@@ -1,8 +1,10 @@
-"""Hostile and odd input through the core: a clear ImageError or a result, fast, in bounded memory.
+"""Hostile and odd input: a clear ImageError or a result, fast, in bounded memory.
 
-The corpus in tests/fixtures/bad/ is built by tests/make_bad_files.py. Each file is fed the way
-the bots feed a photo (bytes -> decode -> read -> render). `python tests/test_hostile.py` prints
-the outcome, time and peak memory of every file, one process for the whole corpus.
+The corpus in tests/fixtures/bad/ is built by tests/make_bad_files.py. Each file goes through
+the core the way the bots feed a photo (bytes -> decode -> read -> render), then through the
+Telegram and the Discord bot. Property tests feed the core random and damaged bytes and random
+valid images. `python tests/test_hostile.py` prints the outcome, time and peak memory of every
+file, one process for the whole corpus.
 """
 
 from __future__ import annotations
@@ -20,14 +22,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from make_bad_files import BAD, DIGITS
 from PIL import Image
 from standins import bots
 
 from bot import texts
 from core import DigitbotError, ImageError, Result, decode, read, render
-
-BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
-DIGITS = "472"  # what every image in the corpus shows (see make_bad_files.py)
 
 # What each file must give. "error": an ImageError. "empty": an ImageError or a result with no
 # digits. "reads": the same text as plain.png (a valid photo in an odd form). "any": an

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
+from make_bad_files import BAD
 from packaging.requirements import Requirement
 from standins.discord_api import TOKEN as DC_TOKEN
 from standins.discord_api import DiscordStandIn
@@ -29,7 +30,6 @@ from standins.telegram_api import TOKEN as TG_TOKEN
 from standins.telegram_api import Fault, TelegramStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
-BAD = ROOT / "tests" / "fixtures" / "bad"
 USER = 501
 DC_USER = 600000000000000009
 
