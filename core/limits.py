@@ -11,9 +11,10 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # 50 megapixels: above any phone camera in common use (48-50 MP sensors bin to 12 MP by
 # default). A 30000x30000 "bomb" (900 MP) is refused before its pixels are decoded.
 MAX_PIXELS = 50_000_000
-# Formats without reduced-size decoding (PNG, WebP, ...) are decoded whole: 20 MP of RGBA is
-# 80 MB, which keeps a worker of the bot within its memory budget.
-MAX_PIXELS_LOSSLESS = 20_000_000
+# Formats without reduced-size decoding (PNG, WebP, ...) are decoded whole: 12 MP of RGBA is
+# 48 MB (WebP briefly holds two copies), which keeps a bot worker within its memory budget;
+# a 12-MP phone photo saved as PNG still passes.
+MAX_PIXELS_LOSSLESS = 12_000_000
 # Smaller than this on either side cannot hold a 15-px digit with any margin.
 MIN_SIDE = 16
 # Formats a phone or chat app actually sends; anything else Pillow happens to open is refused.
@@ -93,6 +94,8 @@ GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a sp
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
 # Touching digits: a mark wider than this x its height is tried as two or more digits.
 WIDE_RATIO = 1.05
+LOOP_CUT_RATIO = 1.8  # marks narrower than this x height are not cut where a column crosses
+# two strokes: that opens a loop of one digit; two touching digits meet in a single stroke
 SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much,
 # A mark up to KEEP_WHOLE_RATIO x as wide as tall that the model reads as one digit this surely
 # stays whole unless it is PAIR_WIDTH x as wide as the usual digit: 7 % of MNIST test digits are

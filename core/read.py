@@ -110,6 +110,8 @@ def _classify_and_split(
             m = marks[i]
             parts = max(2, round(m.w / (0.75 * m.h)))
             for c in cut_candidates(m.mask, parts):
+                if _crossings(m.mask[:, c]) > 1 and m.w < limits.LOOP_CUT_RATIO * m.h:
+                    continue  # the cut would open a loop (a 0, 6, 8 or 9), not part two digits
                 left, right = _sub(m, 0, c), _sub(m, c, m.w)
                 if left is not None and right is not None:
                     trials.append((i, left, right, parts))
@@ -145,6 +147,12 @@ def _classify_and_split(
         final.update(id(marks[i]) for i in wide if i not in replaced)
         marks, probs = new_marks, np.stack(new_probs)
     return marks, probs
+
+
+def _crossings(column: np.ndarray) -> int:
+    """How many separate strokes a column of a mask crosses."""
+    col = column.astype(np.int8)
+    return int((np.diff(np.concatenate([[0], col, [0]])) == 1).sum())
 
 
 def _sub(m: Mark, c0: int, c1: int) -> Mark | None:

@@ -7,8 +7,8 @@ that handles an odd format correctly reads the same text as from `plain.png`.
 
 The bombs are built by hand: `bomb_30000x30000.png` is a complete, valid 1-bit PNG of 900
 megapixels that compresses to ~110 KB; the others only declare huge sizes in their headers.
-The `big_7000x7000*` files stay just under the pixel limit in lossless or WebP form: small files
-that are hundreds of megabytes once decoded.
+The `big_*` files stay just under the pixel limits in lossless or WebP form: small files that
+are hundreds of megabytes once decoded.
 `--check` rebuilds the corpus in memory and reports files that differ from the committed ones.
 """
 
@@ -189,13 +189,14 @@ def pepper_noise() -> bytes:
     return _save(Image.fromarray(paper), "PNG")
 
 
-# 49 megapixels, just under the core's pixel limit, in formats that cannot be decoded at reduced
-# size: a few hundred KB on disk, hundreds of MB once decoded.
-BIG = (7000, 7000)
+# Just under the core's pixel limits, in formats that cannot be decoded at reduced size: a few
+# dozen KB on disk, hundreds of MB once decoded. 4470x4470 is under the 20-Mpx limit for such
+# formats; 7000x7000 is over it but under the 50-Mpx limit for JPEGs.
+BIG = (4470, 4470)
 
 
-def big_16bit_png() -> bytes:
-    return _save(Image.new("I;16", BIG, 65535), "PNG", optimize=True)
+def big_16bit_png(size: tuple[int, int] = BIG) -> bytes:
+    return _save(Image.new("I;16", size, 65535), "PNG", optimize=True)
 
 
 def big_rgba_png() -> bytes:
@@ -331,9 +332,10 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "declares_30000x30000.jpg": jpeg_declares_huge,
     "screen_65535x65535.gif": gif_huge_screen,
     "pepper_noise.png": pepper_noise,
-    "big_7000x7000_16bit.png": big_16bit_png,
-    "big_7000x7000_rgba.png": big_rgba_png,
-    "big_7000x7000.webp": big_webp,
+    "big_4470x4470_16bit.png": big_16bit_png,
+    "big_4470x4470_rgba.png": big_rgba_png,
+    "big_4470x4470.webp": big_webp,
+    "big_7000x7000_16bit.png": lambda: big_16bit_png((7000, 7000)),
     "tiny_1x1.png": tiny_1x1,
     "strip_20000x10.png": strip_20000x10,
     "strip_10x20000.png": tall_10x20000,
