@@ -98,11 +98,12 @@ def _decode_open(im: Image.Image) -> Photo:
             f"The image is too large ({w}x{h} pixels); "
             f"the limit is {limits.MAX_PIXELS // 1_000_000} megapixels."
         )
-    if im.format not in ("JPEG", "MPO") and w * h > limits.MAX_PIXELS_LOSSLESS:
+    cap = limits.MAX_PIXELS_WEBP if im.format == "WEBP" else limits.MAX_PIXELS_LOSSLESS
+    if im.format not in ("JPEG", "MPO") and w * h > cap:
         raise ImageError(
             f"This {im.format} image is too large ({w}x{h} pixels) to read at full size; "
             "send it as a photo (JPEG) or below "
-            f"{limits.MAX_PIXELS_LOSSLESS // 1_000_000} megapixels."
+            f"{cap // 1_000_000} megapixels."
         )
     if min(w, h) < limits.MIN_SIDE:
         raise ImageError(f"The image is too small ({w}x{h} pixels) to hold readable digits.")

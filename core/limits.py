@@ -11,10 +11,12 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # 50 megapixels: above any phone camera in common use (48-50 MP sensors bin to 12 MP by
 # default). A 30000x30000 "bomb" (900 MP) is refused before its pixels are decoded.
 MAX_PIXELS = 50_000_000
-# Formats without reduced-size decoding (PNG, WebP, ...) are decoded whole: 12 MP of RGBA is
-# 48 MB (WebP briefly holds two copies), which keeps a bot worker within its memory budget;
-# a 12-MP phone photo saved as PNG still passes.
+# Formats without reduced-size decoding (PNG, WebP, ...) are decoded whole. Measured peak RSS
+# of decode+read+render above the idle process: 12-MP RGBA PNG ~105 MB, 12-MP WebP ~190 MB
+# (libwebp holds extra copies), so WebP gets half the pixels; both stay within the bot's
+# 150 MB per-photo budget, and a 12-MP phone photo saved as PNG still passes.
 MAX_PIXELS_LOSSLESS = 12_000_000
+MAX_PIXELS_WEBP = 6_000_000
 # Smaller than this on either side cannot hold a 15-px digit with any margin.
 MIN_SIDE = 16
 # Formats a phone or chat app actually sends; anything else Pillow happens to open is refused.

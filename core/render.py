@@ -114,7 +114,7 @@ def _panel(result: Result, width: int, unit: int) -> Image.Image:
 def _cell(draw, d: Digit, cx: int, cy: int, cw: int, ch: int, unit: int, font, small) -> None:
     pad = unit // 3
     c = colour(d)
-    head = f"{d.value}  {d.confidence:.0%}"
+    head = f"{d.value}  {int(d.confidence * 100)}%"  # floored: 99.96 % is not 100 %
     draw.text((cx + pad, cy + pad), head, fill=c, font=font)
     probs = np.zeros(10)
     for v, p in d.alternatives:

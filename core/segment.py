@@ -50,7 +50,7 @@ def segment(page: Page) -> Layout:
     stats, first = components(page.mask)
     notes = []
     if len(stats) > limits.MAX_MARKS:
-        order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: limits.MAX_MARKS]
+        order = np.argsort(-stats[:, 4])[: limits.MAX_MARKS]
         stats_idx = np.sort(order)
         notes.append("The photo is very busy; only its largest marks were read.")
     else:

@@ -15,6 +15,7 @@ are hundreds of megabytes once decoded.
 from __future__ import annotations
 
 import io
+import math
 import struct
 import sys
 import zlib
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from core import limits
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "fixtures" / "bad"
@@ -189,22 +192,25 @@ def pepper_noise() -> bytes:
     return _save(Image.fromarray(paper), "PNG")
 
 
-# Just under the core's pixel limits, in formats that cannot be decoded at reduced size: a few
-# dozen KB on disk, hundreds of MB once decoded. 4470x4470 is under the 20-Mpx limit for such
-# formats; 7000x7000 is over it but under the 50-Mpx limit for JPEGs.
-BIG = (4470, 4470)
+# Just under the core's pixel limits for formats it cannot decode at reduced size: a few dozen
+# KB on disk, a hundred MB or more once decoded. Their sides follow core/limits.py (a test checks
+# that they still sit at the limits); `over_limit_7000x7000_16bit.png` is over the limit for
+# such formats but under the general one.
+LOSSLESS_SIDE = math.isqrt(limits.MAX_PIXELS_LOSSLESS)
+WEBP_SIDE = math.isqrt(limits.MAX_PIXELS_WEBP)
 
 
-def big_16bit_png(size: tuple[int, int] = BIG) -> bytes:
-    return _save(Image.new("I;16", size, 65535), "PNG", optimize=True)
+def big_16bit_png(side: int = LOSSLESS_SIDE) -> bytes:
+    return _save(Image.new("I;16", (side, side), 65535), "PNG", optimize=True)
 
 
 def big_rgba_png() -> bytes:
-    return _save(Image.new("RGBA", BIG, (255, 255, 255, 255)), "PNG", optimize=True)
+    size = (LOSSLESS_SIDE, LOSSLESS_SIDE)
+    return _save(Image.new("RGBA", size, (255, 255, 255, 255)), "PNG", optimize=True)
 
 
 def big_webp() -> bytes:
-    return _save(Image.new("RGB", BIG, (255, 255, 255)), "WEBP", quality=50)
+    return _save(Image.new("RGB", (WEBP_SIDE, WEBP_SIDE), (255, 255, 255)), "WEBP", quality=50)
 
 
 def tiny_1x1() -> bytes:
@@ -332,10 +338,10 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "declares_30000x30000.jpg": jpeg_declares_huge,
     "screen_65535x65535.gif": gif_huge_screen,
     "pepper_noise.png": pepper_noise,
-    "big_4470x4470_16bit.png": big_16bit_png,
-    "big_4470x4470_rgba.png": big_rgba_png,
-    "big_4470x4470.webp": big_webp,
-    "big_7000x7000_16bit.png": lambda: big_16bit_png((7000, 7000)),
+    "big_16bit.png": big_16bit_png,
+    "big_rgba.png": big_rgba_png,
+    "big.webp": big_webp,
+    "over_limit_7000x7000_16bit.png": lambda: big_16bit_png(7000),
     "tiny_1x1.png": tiny_1x1,
     "strip_20000x10.png": strip_20000x10,
     "strip_10x20000.png": tall_10x20000,

@@ -46,6 +46,7 @@ def png_header_only(w: int, h: int) -> bytes:
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "not an image"),
         (png_header_only(30000, 30000), "too many pixels"),
         (png_header_only(9000, 9000), "too large"),
+        (png_header_only(4000, 4000), "to read at full size"),  # no reduced-size decoding
         (encode(Image.new("RGB", (1, 1), "white"), "PNG"), "too small"),
         (encode(Image.new("RGB", (5000, 8), "white"), "PNG"), "too small"),
     ],

@@ -1,10 +1,11 @@
 """Security: tokens never reach logs or replies; photos are never written to disk; every
 dependency is pinned.
 
-Both checks run the real code in a child process. Writes are caught two ways: an audit hook
-(`sys.addaudithook`) reports every file Python opens for writing once the bot is serving, and the
-child gets fresh, empty TMPDIR, HOME and working directories that must still be empty afterwards
-(this also catches files written by C code such as OpenCV or libjpeg, which Python cannot audit).
+The token and disk checks run the real code (`python -m bot`, at DEBUG) in a child process.
+Writes are caught two ways: an audit hook (`sys.addaudithook`) reports every file Python opens
+for writing once the bot is serving, and the child gets fresh, empty TMPDIR, HOME and working
+directories that must hold no new file afterwards (this also catches files written by C code
+such as OpenCV or libjpeg, which Python cannot audit).
 """
 
 from __future__ import annotations
