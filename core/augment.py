@@ -29,9 +29,10 @@ BLUR = (0.15, 0.8 * UP)  # probability, largest Gaussian sigma (px)
 BREAK = 0.05  # probability of a short gap cut through a stroke
 ZOOM = 0.1  # the seeds' zoom jitter on the 28x28 image
 SHIFT = 0.1  # the seeds' shift jitter, as a fraction of 28 px
-# Probability and largest std of Gaussian pixel noise on the 28x28 image. Up to 0.05 the
-# batch-norm model fell from 99.4 % to 30 % test accuracy at std 0.2 (the seed net: 97 %).
-NOISE = (0.3, 0.25)
+# Probability and largest std of Gaussian pixel noise on the 28x28 image. Kept faint: (0.3, 0.25)
+# made the model robust to heavy noise (98.8 % validation accuracy at std 0.2 instead of 28 %)
+# but cost 0.3 % of clean validation accuracy (99.2 % instead of 99.5 %).
+NOISE = (0.15, 0.05)
 
 
 def augment_batch(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -204,8 +204,8 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float]:
     ys, xs = np.nonzero(small > 0.5)
     if len(ys) < 20:
         return 0.0, 0.0
-    stats, _ = components((small > 0.5).astype(np.uint8))
-    stats = np.vstack([np.zeros((1, 5), np.int64), stats])  # row 0 stands for the background
+    # All marks, also those inside the cells of a grid (small image: this is cheap here).
+    _, _, stats, _ = cv2.connectedComponentsWithStats((small > 0.5).astype(np.uint8))
     sw, sh = stats[1:, 2], stats[1:, 3]
     page_w, page_h = small.shape[1], small.shape[0]
     # Printed rules: long thin lines, or a grid that spans the page as one mark.

@@ -34,7 +34,7 @@ MODELS = ROOT / "models"
 EPOCHS = 40  # with cosine decay the best weights are among the last; 30 left val accuracy rising
 BATCH = 128
 LEARNING_RATE = 2e-3
-PATIENCE = 12  # epochs without a better validation loss before stopping early
+PATIENCE = 8  # epochs without a better validation loss before stopping early
 SEED = 1
 
 
