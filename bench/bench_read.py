@@ -1,6 +1,7 @@
 """Benchmark of the photo path: accuracy per difficulty level, speed, memory, no TensorFlow.
 
-    python bench/bench_read.py [--n 300] [--quick]
+    python bench/bench_read.py [--n 300] [--quick] [--speed]
+    taskset -c 0 python bench/bench_read.py --speed      # speed on exactly one core
 
 Accuracy is exact-string: Result.text must equal the synthesizer's answer (digits, spaces
 between groups and line breaks all right). Photos come from bench/synth.py with MNIST **test**
