@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.tokens:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, secrets=settings.tokens)
+    setup_logging(settings.log_level, secrets=(*settings.tokens, settings.telegram_webhook_secret))
     try:
         return asyncio.run(run(settings, started))
     except KeyboardInterrupt:

@@ -81,6 +81,20 @@ def sandbox_env(tmp_path: Path, **extra: str) -> tuple[dict[str, str], list[Path
     return env, dirs
 
 
+def telegram_sandbox(
+    tmp_path: Path, server: TelegramStandIn, **extra: str
+) -> tuple[dict[str, str], list[Path]]:
+    """sandbox_env for `python -m bot` on Telegram through `server`, logging at DEBUG."""
+    return sandbox_env(
+        tmp_path,
+        TELEGRAM_TOKEN=TG_TOKEN,
+        TELEGRAM_BASE_URL=server.base_url,
+        TELEGRAM_BASE_FILE_URL=server.base_file_url,
+        LOG_LEVEL="DEBUG",
+        **extra,
+    )
+
+
 def new_files(dirs: list[Path], stderr: str) -> list[str]:
     """Files in the sandbox dirs now that were not there when the child armed its audit hook."""
     armed = [line for line in stderr.splitlines() if line.startswith("ARMED ")]
@@ -223,14 +237,7 @@ def assert_clean_run(
 
 async def test_telegram_token_never_logged_nor_sent_photos_never_written(tmp_path: Path) -> None:
     server = await TelegramStandIn().start()
-    env, dirs = sandbox_env(
-        tmp_path,
-        TELEGRAM_TOKEN=TG_TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_file_url,
-        LOG_LEVEL="DEBUG",
-        DOWNLOAD_TIMEOUT="2",
-    )
+    env, dirs = telegram_sandbox(tmp_path, server, DOWNLOAD_TIMEOUT="2")
     bot = BotProcess(env, dirs[2])
     try:
         await bot.start()
@@ -277,13 +284,7 @@ async def test_telegram_token_never_logged_nor_sent_photos_never_written(tmp_pat
 async def test_rejected_telegram_token_is_not_echoed(tmp_path: Path) -> None:
     """python-telegram-bot puts the token in its InvalidToken message; it must not reach the log."""
     server = await TelegramStandIn(token="999:another-token-the-server-knows").start()
-    env, dirs = sandbox_env(
-        tmp_path,
-        TELEGRAM_TOKEN=TG_TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_file_url,
-        LOG_LEVEL="DEBUG",
-    )
+    env, dirs = telegram_sandbox(tmp_path, server)
     bot = BotProcess(env, dirs[2])
     try:
         await bot.start(wait_for=None)
@@ -306,16 +307,13 @@ async def test_webhook_secret_never_logged(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = await TelegramStandIn().start()
-    env, dirs = sandbox_env(
+    env, dirs = telegram_sandbox(
         tmp_path,
-        TELEGRAM_TOKEN=TG_TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_file_url,
+        server,
         TELEGRAM_WEBHOOK_URL="https://bot.example.invalid/telegram",
         TELEGRAM_WEBHOOK_SECRET=secret,
         TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
         TELEGRAM_WEBHOOK_PORT=str(port),
-        LOG_LEVEL="DEBUG",
     )
     bot = BotProcess(env, dirs[2])
     try:
