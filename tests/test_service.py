@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 
 import pytest
@@ -12,7 +13,7 @@ from standins.photos import blank_photo, digits_photo
 from bot import texts
 from bot.about import _find_accuracy, about_text
 from bot.logs import RedactingFormatter
-from bot.service import RateLimiter, Reply, Service, read_photo
+from bot.service import READER_NICENESS, RateLimiter, Reply, Service, read_photo
 from bot.settings import Settings, SettingsError
 from core.errors import ImageError
 from core.result import Digit, Result
@@ -185,3 +186,19 @@ def test_real_core_reads_a_known_number(mnist_sample):
     assert png.startswith(b"\x89PNG")
     result, png = read_photo(blank_photo())
     assert result.digits == () and png is None
+
+
+async def test_readers_run_at_lower_priority_than_the_event_loop():
+    seen: list[int] = []
+
+    def pipeline(data: bytes):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return RESULT, b"png"
+
+    service = Service(Settings(), pipeline=pipeline)
+    try:
+        reply = await service.handle("u1", 10, _bytes)
+    finally:
+        service.close()
+    assert reply.kind == "reading"
+    assert seen == [os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + READER_NICENESS]
