@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from contextlib import AsyncExitStack
 
 import discord
 import pytest
 import yarl
-from PIL import Image
 from standins.bots import discord_bot
 from standins.discord_api import APP_ID, DiscordStandIn
-from standins.photos import digits_photo
+from standins.photos import digits_photo, open_png
 
 from bot import texts
 
@@ -43,19 +41,12 @@ async def dc(make_bot):
     return await make_bot()
 
 
-def _png(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    assert image.format == "PNG"
-    return image
-
-
 def _assert_reading(sent) -> None:
     [embed] = sent.embeds
     assert NUMBER in embed["title"]
     assert "%" in embed["description"]
     assert embed["image"]["url"] == "attachment://digits.png"
-    _png(sent.files["digits.png"])
+    open_png(sent.files["digits.png"])
 
 
 async def _quiet(server: DiscordStandIn, seconds: float = 0.5) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import socket
 from contextlib import AsyncExitStack
 
 import aiohttp
 import pytest
-from PIL import Image
 from standins.bots import telegram_bot
-from standins.photos import blank_photo, digits_photo
+from standins.photos import blank_photo, digits_photo, open_png
 from standins.telegram_api import BOT, Fault, TelegramStandIn
 
 from bot import texts
@@ -44,13 +42,6 @@ async def tg(make_bot):
     return await make_bot()
 
 
-def _png(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    assert image.format == "PNG"
-    return image
-
-
 async def _settle(server: TelegramStandIn) -> None:
     """Let the bot fetch and handle every queued update (so silence can be checked)."""
     for _ in range(100):
@@ -67,7 +58,7 @@ async def test_private_photo_gets_the_number_and_a_png(tg, photo):
     assert reply.chat_id == USER and reply.reply_to == sent["message_id"]
     assert NUMBER in reply.text.splitlines()[0]
     assert "%" in reply.text  # a confidence per digit
-    image = _png(reply.files["photo"])
+    image = open_png(reply.files["photo"])
     assert image.width > 100 and image.height > 50
     assert "getFile" in tg.calls and "file" in tg.calls
 

@@ -32,3 +32,11 @@ def blank_photo(width: int = 640, height: int = 480, fmt: str = "JPEG") -> bytes
     buf = io.BytesIO()
     Image.new("RGB", (width, height), (235, 235, 230)).save(buf, fmt)
     return buf.getvalue()
+
+
+def open_png(data: bytes) -> Image.Image:
+    """The image in `data`, which must be a complete, valid PNG (what the bots send back)."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.format == "PNG"
+    return image
