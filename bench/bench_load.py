@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from standins.load import Plan, drive, percentile, summary  # noqa: E402
-from standins.telegram_api import TOKEN, TelegramStandIn  # noqa: E402
+from standins.telegram_api import TelegramStandIn  # noqa: E402
 
 from bench.synth import make  # noqa: E402
 
@@ -57,15 +57,7 @@ def status_kb(pid: int, key: str) -> int:
 
 async def run(plan: Plan, bot_env: dict[str, str]) -> int:
     server = await TelegramStandIn().start()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
-    env.update(
-        TELEGRAM_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_file_url,
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(bot_env)
+    env = server.bot_env(LOG_LEVEL="WARNING", **bot_env)
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE
     )

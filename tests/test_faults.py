@@ -348,15 +348,7 @@ async def test_sigterm_during_readings_loses_nothing(mnist_sample) -> None:
     x, y = mnist_sample
     photo = make("easy", 1, x, y, size=(1280, 960))[0]
     server = await TelegramStandIn().start()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
-    env.update(
-        TELEGRAM_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_file_url,
-        WORKERS="1",
-        RATE_LIMIT="100",
-        PYTHONPATH=str(ROOT),
-    )
+    env = server.bot_env(WORKERS="1", RATE_LIMIT="100")
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL
     )

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
@@ -110,6 +112,19 @@ class TelegramStandIn:
     @property
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
+
+    def bot_env(self, **settings: str) -> dict[str, str]:
+        """The environment for `python -m bot` as a subprocess talking to this server: this
+        process's environment without its tokens, plus `settings`."""
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+        env.update(
+            TELEGRAM_TOKEN=self.token,
+            TELEGRAM_BASE_URL=self.base_url,
+            TELEGRAM_BASE_FILE_URL=self.base_file_url,
+            PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        )
+        env.update(settings)
+        return env
 
     # What tests send to the bot
 
