@@ -46,8 +46,10 @@ def make(
     return buf.getvalue(), text
 
 
-def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
-    """As `make`, but the RGB array before JPEG coding, and the JPEG quality to use."""
+def make_rgb(level, seed, digits, labels, size=None, source="mnist", info=None):
+    """As `make`, but the RGB array before JPEG coding, and the JPEG quality to use. A dict
+    passed as `info` receives the conditions drawn (for error analysis by condition)."""
+    info = {} if info is None else info
     rng = np.random.default_rng([seed, _LEVEL_ID[level], 0 if source == "mnist" else 1])
     hard, medium = level == "hard", level == "medium"
     if size is None:
@@ -104,6 +106,8 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
     group_space = rng.uniform(1.4, 2.4)
     line_space = rng.uniform(1.6, 2.2)
     angle = {"single": 5, "easy": 3, "medium": 10, "hard": 20}[level] * rng.uniform(-1, 1)
+    info.update(paper=paper_kind, chalk=bool(chalk), pencil=bool(pencil), angle=float(angle))
+    info.update(touching=0, broken=0)
 
     # Lay out in digit-height units, then scale so the rotated block fits in 80 % of the frame.
     items, x_max = [], 0.0  # (glyph index, x, y, w) in units of h
@@ -119,6 +123,7 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
                 gap = space
                 if hard and rng.random() < 0.12:
                     gap = rng.uniform(-0.06, 0.02)  # touching neighbours
+                    info["touching"] += 1
                 items.append((k, x, li * line_space, w))
                 x += w + gap
                 k += 1
@@ -128,6 +133,7 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
     rot_w = block_w * np.cos(rad) + block_h * np.sin(rad)
     rot_h = block_w * np.sin(rad) + block_h * np.cos(rad)
     h_px = min(h_px, 0.8 * width / rot_w, 0.8 * height / rot_h)
+    info.update(height_px=float(h_px), digits=count, lines=len(layout))
 
     # --- draw the ink on a flat page ---------------------------------------------------------
     ink = np.zeros((height, width), np.float32)
@@ -141,6 +147,7 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist"):
         small = _pen_width(small, gh, rng, pencil or chalk)
         if hard and rng.random() < 0.15:
             small = _break(small, rng)
+            info["broken"] += 1
         x0 = int(ox + x * h_px)
         y0 = int(oy + y * h_px + rng.uniform(-0.05, 0.05) * h_px)
         _paste_max(ink, small, x0, y0)

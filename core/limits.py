@@ -77,6 +77,11 @@ LINE_MIN_FRACTION = 0.25
 # ... and no thicker than this fraction of the longer side (1 % ~ 13 px at 1280 px; printed rules
 # are 1-4 px, a marker "1" filling the frame is ~50 px).
 LINE_MAX_THICKNESS = 0.01
+# Tilts (degrees) at which printed lines are looked for once the page is level: perspective
+# leaves each line of a page a little off level, by up to ~4 deg at the corners of a photo
+# taken 0.04 of the frame askew (our hard test photos). Steps of 4/3 deg keep every line within
+# the 5-row tolerance of one of them over the shortest run that counts as a line.
+RULE_TILTS_DEG = (-4.0, -8 / 3, -4 / 3, 0.0, 4 / 3, 8 / 3, 4.0)
 
 # --- Segmentation (core.segment) --------------------------------------------------------------
 EDGE_MARGIN = 3  # marks this close to the frame edge are cut off by it: not read
@@ -91,6 +96,19 @@ FRAGMENT_GAP = 0.2  # to them (at most this x height away) if there is one
 PIECE_WIDTH = 0.4
 PIECE_HEIGHT = 0.85
 PIECE_GAP = 0.1
+# Two neighbours at most JOIN_GAP x height apart, together at most JOIN_WIDTH x as wide as
+# the digit height or their own (wider lets a "1" and its neighbour be read as one digit), that
+# the model reads as one digit (not a "1") at least JOIN_SURE surely are one broken digit.
+JOIN_GAP = 0.1
+JOIN_WIDTH = 1.0
+JOIN_SURE = 0.9
+# ... unless one of the two already reads as that digit and is at least JOIN_WHOLE x as wide as
+# the usual digit on the page: then the other is a separate mark (a "1" written close to an "8").
+# Halves of a broken 0 or 4 are 0.4-0.5 x as wide as the usual digit; a narrow 3 was 0.67.
+JOIN_WHOLE = 0.6
+# Marks whose ink fills less than this of their box are lines, not digits (the edge of a
+# shadow, a drawn frame): left out of the digit-height estimate. A thin-pen 7 fills ~0.1.
+MIN_FILL = 0.04
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
 GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
@@ -109,6 +127,9 @@ PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (the
 # A roundish blob without holes whose ink fills this much of its convex hull is a stain: thick
 # digits without loops (1 2 3 5 7) have concave sides and stay well below; a solid disc is ~1.
 BLOB_SOLIDITY = 0.95
+# ... judged on its ink above this fraction of its strongest: the loops of a small, blurred digit
+# fill its mask but stay lighter than its strokes, while a stain is dark all over.
+STAIN_CORE = 0.5
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

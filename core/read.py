@@ -12,7 +12,7 @@ from core.clean import Page, clean
 from core.decode import Photo, decode
 from core.normalize import to_mnist
 from core.result import Digit, Result
-from core.segment import Mark, assign_groups, cut_candidates, segment
+from core.segment import Mark, assign_groups, cut_candidates, segment, union
 
 NO_DIGITS = (
     "No digits found. Photograph the digits from close up so they fill most of the picture, "
@@ -29,7 +29,9 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
     marks = layout.marks
     if len(marks) > limits.MAX_DIGITS * 2:
         marks = marks[: limits.MAX_DIGITS * 2]
-    marks, probs = _classify_and_split(page, marks, layout.digit_height)
+    probs = _classify(page, marks)
+    marks, probs = _join_broken(page, marks, probs, layout.digit_height)
+    marks, probs = _classify_and_split(page, marks, probs, layout.digit_height)
 
     ignored = layout.ignored
     keep = [i for i in range(len(marks)) if probs[i].max() >= limits.NOT_A_DIGIT_BELOW]
@@ -91,13 +93,58 @@ def _classify(page: Page, marks: list[Mark]) -> np.ndarray:
     return _probabilities(np.stack([to_mnist(_ink(page, m)) for m in marks]) if marks else [])
 
 
-def _classify_and_split(
-    page: Page, marks: list[Mark], height: float
+def _join_broken(
+    page: Page, marks: list[Mark], probs: np.ndarray, height: float
 ) -> tuple[list[Mark], np.ndarray]:
-    """Classify every mark; try wide marks as touching digits and keep the better reading."""
-    probs = _classify(page, marks)
-    widths = [m.w for m in marks if m.h > 0.6 * height and m.w > 0.45 * m.h]  # not 1s
-    usual_w = float(np.median(widths)) if widths else height
+    """Join neighbours on a line that read as one digit: a digit broken by a vertical gap (an
+    open 4, a 0 whose sides do not meet) whose halves are too whole for core.segment to join."""
+    pairs = []
+    for i in range(len(marks) - 1):
+        a, b = marks[i], marks[i + 1]
+        gap = b.x - (a.x + a.w)
+        width = max(a.x + a.w, b.x + b.w) - min(a.x, b.x)
+        tall = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
+        near = gap <= limits.JOIN_GAP * height and width <= limits.JOIN_WIDTH * max(height, tall)
+        if a.line == b.line and near:
+            pairs.append(i)
+    if not pairs:
+        return marks, probs
+    joined = [union(marks[i], marks[i + 1]) for i in pairs]
+    jp = _classify(page, joined)
+    usual_w = _usual_width(marks, height)
+    take = {}  # first mark of a pair joined -> its index in `joined`; pairs may not overlap
+    for k, i in enumerate(pairs):
+        value, sure = int(jp[k].argmax()), float(jp[k].max())
+        # A part that is already that digit, and as wide as one, has a separate neighbour (an
+        # "8" with a "1" written close to it), not a missing half.
+        whole = any(
+            int(probs[j].argmax()) == value and marks[j].w >= limits.JOIN_WHOLE * usual_w
+            for j in (i, i + 1)
+        )
+        if sure >= limits.JOIN_SURE and value != 1 and not whole and i - 1 not in take:
+            take[i] = k
+    if not take:
+        return marks, probs
+    out_marks, out_probs, skip = [], [], False
+    for i, m in enumerate(marks):
+        if skip:
+            skip = False
+            continue
+        if i in take:
+            out_marks.append(joined[take[i]])
+            out_probs.append(jp[take[i]])
+            skip = True
+        else:
+            out_marks.append(m)
+            out_probs.append(probs[i])
+    return out_marks, np.stack(out_probs)
+
+
+def _classify_and_split(
+    page: Page, marks: list[Mark], probs: np.ndarray, height: float
+) -> tuple[list[Mark], np.ndarray]:
+    """Try wide marks as touching digits and keep the better reading."""
+    usual_w = _usual_width(marks, height)
     final: set[int] = set()  # ids of wide marks already tried and kept whole
     for _ in range(4):  # each round peels one digit off every wide mark
         wide = [
@@ -147,6 +194,13 @@ def _classify_and_split(
         final.update(id(marks[i]) for i in wide if i not in replaced)
         marks, probs = new_marks, np.stack(new_probs)
     return marks, probs
+
+
+def _usual_width(marks: list[Mark], height: float) -> float:
+    """The median width of the digits on the page, leaving out 1s, fragments and the halves of
+    broken digits (all narrower than about half their height)."""
+    widths = [m.w for m in marks if m.h > 0.6 * height and m.w > 0.55 * m.h]
+    return float(np.median(widths)) if widths else height
 
 
 def _crossings(column: np.ndarray) -> int:

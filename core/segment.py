@@ -92,7 +92,7 @@ def segment(page: Page) -> Layout:
         ):
             continue  # speck
         crop = np.isin(labels[gy0:gy1, gx0:gx1], kept_ids[members]).astype(np.uint8)
-        if _not_a_digit(crop, mw, mh, height):
+        if _not_a_digit(crop, mw, mh, height, page.ink[gy0:gy1, gx0:gx1]):
             ignored += 1
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
@@ -121,6 +121,7 @@ def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
 def _digit_height(h: np.ndarray, w: np.ndarray, area: np.ndarray) -> float:
     """Typical height of the digits: the median over marks that are not specks."""
     big = (np.maximum(h, w) >= limits.MIN_DIGIT_PX) & (h >= limits.MIN_DIGIT_PX * 0.6)
+    big &= area >= limits.MIN_FILL * w * h
     if not big.any():
         return 0.0
     hb = h[big]
@@ -144,13 +145,18 @@ def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
     x1 = x + w
     y1 = y + h
     max_w = int(ws.max()) if n else 0
+    # Marks too big to be digits (the edge of a shadow, a drawing) are never a digit's piece:
+    # their boxes would take in every digit they surround.
+    giant = (h > limits.BLOB_GIANT * height) | (w > limits.BLOB_GIANT * 1.5 * height)
     for a_pos in range(n):
         a = order[a_pos]
+        if giant[a]:
+            continue
         # Only pieces starting within reach of a's right edge can overlap it.
         end = np.searchsorted(xs, x1[a], side="left")
         start = np.searchsorted(xs, x[a] - max_w, side="left")
         for b in order[start:end]:
-            if b <= a:
+            if b <= a or giant[b]:
                 continue
             overlap = min(x1[a], x1[b]) - max(x[a], x[b])
             if overlap < 0.5 * min(w[a], w[b]):
@@ -224,13 +230,14 @@ def _join_side_pieces(marks: list[Mark], height: float) -> list[Mark]:
                 for k in (prev, m)
             )
             if piece and gap <= limits.PIECE_GAP * height and x1 - x0 <= height:
-                out[-1] = _union(prev, m)
+                out[-1] = union(prev, m)
                 continue
         out.append(m)
     return out
 
 
-def _union(a: Mark, b: Mark) -> Mark:
+def union(a: Mark, b: Mark) -> Mark:
+    """One mark made of two: the box around both, and both masks."""
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
@@ -240,8 +247,9 @@ def _union(a: Mark, b: Mark) -> Mark:
     return Mark(x0, y0, x1 - x0, y1 - y0, mask, a.line, a.group)
 
 
-def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
-    """Dashes, underlines, solid stains and giant marks."""
+def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarray) -> bool:
+    """Dashes, underlines, solid stains and giant marks. `ink` is the page's ink over the box:
+    a small blurred digit fills its mask like a stain, but its loops stay lighter."""
     if h > limits.BLOB_GIANT * height or w > limits.BLOB_GIANT * 1.5 * height:
         return True
     if (w > 2 * h and h < 0.35 * height) or (w > 1.5 * h and h < 0.6 * height):
@@ -250,6 +258,8 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float) -> bool:
         return True  # dot, comma
     if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.7):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
+    strength = float(np.percentile(ink[crop > 0], 95))
+    crop = ((ink > limits.STAIN_CORE * strength) & (crop > 0)).astype(np.uint8)
     contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if (hierarchy[0][:, 3] >= 0).any():
         return False  # it has a hole: a loop of a digit, however thick

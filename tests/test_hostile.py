@@ -462,9 +462,11 @@ def probe(names: list[str]) -> list[dict]:
 
 def probe_in_subprocess(names: list[str]) -> list[dict]:
     code = "import sys, json, test_hostile as t; print(json.dumps(t.probe(sys.argv[1:])))"
+    here = Path(__file__).resolve().parent
     out = subprocess.run(
         [sys.executable, "-c", code, *names],
-        cwd=Path(__file__).parent,
+        cwd=here,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parent), str(here)])},
         capture_output=True,
         text=True,
         timeout=120,

@@ -63,6 +63,10 @@ def check(data: bytes, text: str) -> Result:
         ("specks and paper edge", {"specks": 40, "edge": True}),
         ("small 15 px", {"height": 15}),
         ("ruled and rotated", {"paper": "ruled", "angle": -12}),
+        # Perspective fans the grid lines out: each is a little off level once the page is.
+        ("squared, rotated and tilted", {"paper": "squared", "angle": 4, "tilt": 0.04}),
+        # The desk along one side is a long straight edge, but not a family of printed lines.
+        ("desk edge and rotated", {"edge": True, "angle": -15}),
     ],
 )
 def test_conditions(glyph, name, kwargs):
@@ -108,6 +112,23 @@ def test_broken_five_and_open_four_stay_one_digit(glyph):
     four[:12] = np.where(np.arange(28) > 14, four[:12], 0)  # open the top of the 4
     layout = [[[five, glyph(1), four, glyph(7)]]]
     check(synth.photo(layout, height=70), "5147")
+
+
+def test_digit_broken_by_a_vertical_gap_stays_one_digit(glyph):
+    zero, four = glyph(0).copy(), glyph(4, alt=True).copy()
+    for digit in (zero, four):
+        cols = np.flatnonzero(digit.max(axis=0) > 0.1)
+        middle = (cols[0] + cols[-1]) // 2
+        digit[:, middle : middle + 2] = 0  # both halves run the full height
+    check(synth.photo([[[glyph(2), zero, glyph(3), four, glyph(8)]]], height=70), "20348")
+
+
+def test_digits_inside_a_large_outline_are_read(glyph):
+    # The edge of a hard shadow, or a drawn frame: one mark whose box holds all the digits.
+    frame = np.zeros((500, 900), np.float32)
+    cv2.polylines(frame, [np.int32([[20, 480], [450, 20], [880, 480]])], False, 1.0, 6)
+    result = read(synth.photo(lines(glyph, "2716"), extra=[(frame, 0.15, 0.2)]))
+    assert result.text == "2716", (result.text, result.warnings)
 
 
 def test_touching_digits_are_split(glyph):
