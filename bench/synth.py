@@ -424,6 +424,7 @@ def photo(
     edge: bool = False,
     seed: int = 0,
     extra: list[tuple[np.ndarray, float, float]] = (),
+    rule_colour: tuple[int, int, int] = (120, 150, 220),
 ) -> bytes:
     """A JPEG of `lines` (each a list of groups, each a list of glyphs: float 0..1 arrays, e.g.
     MNIST digits / 255) written `height` px tall, with each condition given explicitly.
@@ -458,7 +459,7 @@ def photo(
     if paper in ("ruled", "squared"):
         rules = _rules(paper, (frame_h, width), height, line_space, oy, rng)
         la = rules[..., None] * 0.5
-        img = img * (1 - la) + np.array([120, 150, 220], np.float32) * la
+        img = img * (1 - la) + np.array(rule_colour, np.float32) * la
     a = np.clip(ink * strength, 0, 1)[..., None]
     img = img * (1 - a) + ink_colour * a
     if angle:

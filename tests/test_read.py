@@ -67,6 +67,9 @@ def check(data: bytes, text: str) -> Result:
         ("squared, rotated and tilted", {"paper": "squared", "angle": 4, "tilt": 0.04}),
         # The desk along one side is a long straight edge, but not a family of printed lines.
         ("desk edge and rotated", {"edge": True, "angle": -15}),
+        # Dark grey grid lines join every digit into one mark with the grid: no marks are left to
+        # measure the skew by, only the grid.
+        ("grey grid, rotated", {"paper": "squared", "rule_colour": (90, 90, 90), "angle": 8}),
     ],
 )
 def test_conditions(glyph, name, kwargs):
@@ -121,6 +124,11 @@ def test_digit_broken_by_a_vertical_gap_stays_one_digit(glyph):
         middle = (cols[0] + cols[-1]) // 2
         digit[:, middle : middle + 2] = 0  # both halves run the full height
     check(synth.photo([[[glyph(2), zero, glyph(3), four, glyph(8)]]], height=70), "20348")
+
+
+def test_small_blurred_digits_are_not_taken_for_stains(glyph):
+    # At 18 px and out of focus the loops of 0, 8, 6 and 9 fill in: their masks are solid.
+    check(synth.photo(lines(glyph, "0869"), height=18, blur=1.6), "0869")
 
 
 def test_digits_inside_a_large_outline_are_read(glyph):
