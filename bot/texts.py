@@ -31,8 +31,8 @@ DISCORD_GROUP_HELP = (
 START = "Hello! I read handwritten digits in photos. Send me one to try.\n\n"
 
 ABOUT = (
-    "digitbot {version}: reads handwritten digits with a small neural network (CNN) trained on "
-    "MNIST{accuracy}.\n\n"
+    "digitbot {version}: reads handwritten digits with two small neural networks (CNNs) trained "
+    "on MNIST{accuracy}.\n\n"
     "Privacy: I read your photo in memory; it is never written to disk or logged, and nothing "
     "of it is kept once I have replied. (The chat itself stays with Telegram or Discord, as "
     "every message does.)\n\n"
