@@ -63,8 +63,9 @@ def check(data: bytes, text: str) -> Result:
         ("specks and paper edge", {"specks": 40, "edge": True}),
         ("small 15 px", {"height": 15}),
         ("ruled and rotated", {"paper": "ruled", "angle": -12}),
-        # Perspective fans the grid lines out: each is a little off level once the page is.
         ("squared, rotated and tilted", {"paper": "squared", "angle": 4, "tilt": 0.04}),
+        # Perspective fans the grid lines out: each is a little off level once the page is.
+        ("squared, strong perspective", {"paper": "squared", "tilt": 0.04}),
         # The desk along one side is a long straight edge, but not a family of printed lines.
         ("desk edge and rotated", {"edge": True, "angle": -15}),
         # Dark grey grid lines join every digit into one mark with the grid: no marks are left to
