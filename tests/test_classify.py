@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST, needs_shared
 
 from core import metrics
 from core.classify import CHUNK, DEFAULT_MODEL, Classifier, get_classifier
@@ -27,6 +28,14 @@ def test_shipped_model_scores_99_percent(digits):
     assert probs.shape == (1000, 10) and probs.dtype == np.float32
     assert metrics.accuracy(probs, labels) >= 0.99
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+@needs_shared
+def test_shipped_model_scores_what_its_card_says_on_the_whole_test_split():
+    d = np.load(SHARED_MNIST)
+    probs = get_classifier().raw_probabilities(to_mnist_batch(d["x_test"]))
+    card = json.loads((DEFAULT_MODEL.parent / "model_card.json").read_text())
+    assert metrics.accuracy(probs, d["y_test"]) == pytest.approx(card["test_accuracy"], abs=1e-4)
 
 
 def test_shipped_model_card_matches_the_file():
