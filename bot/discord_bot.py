@@ -26,7 +26,7 @@ from discord import app_commands
 
 from bot import texts
 from bot.about import about_text
-from bot.service import Reply, Service
+from bot.service import Reply, Service, courtesy
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class DigitClient(discord.Client):
             text = texts.NOT_AN_IMAGE if message.attachments else texts.DM_NO_IMAGE
             await _send(lambda: message.reply(text, mention_author=False))
             return
-        _courtesy(message.channel.typing())  # "digitbot is typing..." while it reads
+        courtesy(message.channel.typing())  # "digitbot is typing..." while it reads
         for attachment in images[: self.settings.max_images_per_message]:
             reply = await self.service.handle(
                 f"dc:{message.author.id}", attachment.size, attachment.read
@@ -239,26 +239,6 @@ async def _send(make: Callable[[], Awaitable[object]]) -> None:
                 return
             log.warning("discord: %s while replying, retrying", type(exc).__name__)
             await asyncio.sleep(0.5 * attempt)
-
-
-_courtesies: set[asyncio.Task] = set()  # running typing indicators (asyncio keeps weak refs)
-
-
-def _courtesy(awaitable: Awaitable[object]) -> None:
-    """Run a nicety in the background: it never delays a reply and its failure is no news."""
-
-    async def run() -> None:
-        await awaitable
-
-    task = asyncio.create_task(run())
-    _courtesies.add(task)
-    task.add_done_callback(_forget)
-
-
-def _forget(task: asyncio.Task) -> None:
-    _courtesies.discard(task)
-    if not task.cancelled():
-        task.exception()
 
 
 def _one_line(error: object) -> str:

@@ -67,6 +67,27 @@ def _yield_to_event_loop() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
+_courtesies: set[asyncio.Task] = set()  # running niceties (asyncio keeps only weak references)
+
+
+def courtesy(awaitable: Awaitable[object]) -> None:
+    """Run a nicety ("typing...", "sending a photo...") in the background: it never delays a
+    reply, and its failure is not worth a log line."""
+
+    async def run() -> None:
+        await awaitable
+
+    task = asyncio.create_task(run())
+    _courtesies.add(task)
+    task.add_done_callback(_forget)
+
+
+def _forget(task: asyncio.Task) -> None:
+    _courtesies.discard(task)
+    if not task.cancelled():
+        task.exception()
+
+
 class RateLimiter:
     """At most `limit` events per `window` seconds per key (a sliding window)."""
 

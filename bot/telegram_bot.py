@@ -38,7 +38,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.about import about_text
-from bot.service import Reply, Service
+from bot.service import Reply, Service, courtesy
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -285,23 +285,9 @@ async def _read_and_reply(
         file = await _retrying(lambda: context.bot.get_file(file_id))
         return await _retrying(file.download_as_bytearray)
 
-    # "sending a photo..." while the user waits; only a courtesy, so it never holds us up.
-    action = asyncio.create_task(
-        context.bot.send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO)
-    )
-    _courtesies.add(action)
-    action.add_done_callback(_forget)
+    courtesy(context.bot.send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO))
     reply = await service.read(ticket, size, fetch)
     await _send(answer_to, reply)
-
-
-_courtesies: set[asyncio.Task] = set()  # running chat actions (asyncio keeps weak references)
-
-
-def _forget(task: asyncio.Task) -> None:
-    _courtesies.discard(task)
-    if not task.cancelled():
-        task.exception()  # a failed chat action is not worth a log line
 
 
 async def _send(message: Message, reply: Reply) -> None:

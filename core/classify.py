@@ -45,7 +45,7 @@ class Classifier:
     def raw_probabilities(self, images: np.ndarray) -> np.ndarray:
         """(n, 10) float32 softmax outputs of the model itself, without temperature scaling."""
         images = np.asarray(images, dtype=np.float32)
-        if images.size == 0 and len(images) == 0:
+        if len(images) == 0:
             return np.empty((0, 10), np.float32)
         if images.ndim == 4 and images.shape[-1] == 1:
             images = images[..., 0]

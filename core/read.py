@@ -125,18 +125,16 @@ def _join_broken(
             take[i] = k
     if not take:
         return marks, probs
-    out_marks, out_probs, skip = [], [], False
-    for i, m in enumerate(marks):
-        if skip:
-            skip = False
-            continue
+    out_marks, out_probs, i = [], [], 0
+    while i < len(marks):
         if i in take:
             out_marks.append(joined[take[i]])
             out_probs.append(jp[take[i]])
-            skip = True
+            i += 2
         else:
-            out_marks.append(m)
+            out_marks.append(marks[i])
             out_probs.append(probs[i])
+            i += 1
     return out_marks, np.stack(out_probs)
 
 

@@ -32,16 +32,12 @@ async def telegram_bot(
 ) -> AsyncIterator[TelegramStandIn]:
     """python-telegram-bot's Application polling a fresh stand-in Bot API server."""
     server = await server_class().start()
-    config = Settings(
-        **{
-            "workers": 1,
-            **settings,
-            "telegram_token": server.token,
-            "telegram_base_url": server.base_url,
-            "telegram_base_file_url": server.base_file_url,
-        }
+    config, service = _configured(
+        settings,
+        telegram_token=server.token,
+        telegram_base_url=server.base_url,
+        telegram_base_file_url=server.base_file_url,
     )
-    service = Service(config, pipeline=service_module.read_photo)
     app = build_application(config, service)
     try:
         await start_application(app, config)
@@ -59,16 +55,12 @@ async def discord_bot(
     """discord.py's client, logged in and connected to a fresh stand-in Discord."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     server = await server_class().start()
-    config = Settings(
-        **{
-            "workers": 1,
-            **settings,
-            "discord_token": server.token,
-            "discord_api_base_url": server.api_url,
-            "discord_gateway_url": server.gateway_url,
-        }
+    config, service = _configured(
+        settings,
+        discord_token=server.token,
+        discord_api_base_url=server.api_url,
+        discord_gateway_url=server.gateway_url,
     )
-    service = Service(config, pipeline=service_module.read_photo)
     # The default 2 s wait for guilds after READY is for the real gateway; here they come at once.
     client = DigitClient(config, service, guild_ready_timeout=0.1)
     task = None
@@ -83,3 +75,10 @@ async def discord_bot(
         service.close()
         await server.stop()
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+def _configured(settings: dict, **endpoints) -> tuple[Settings, Service]:
+    """The bot's Settings (one worker unless the test says otherwise) pointed at a stand-in, and
+    a Service on the real reading pipeline."""
+    config = Settings(**{"workers": 1, **settings, **endpoints})
+    return config, Service(config, pipeline=service_module.read_photo)
