@@ -120,7 +120,7 @@ def _light_on_dark(gray: np.ndarray) -> bool:
     diff = small - float(np.median(small))
     n_bright = int((diff > limits.POLARITY_CONTRAST).sum())
     n_dark = int((diff < -limits.POLARITY_CONTRAST).sum())
-    if n_bright <= limits.POLARITY_RATIO * max(n_dark, 0.0002 * small.size):
+    if n_bright <= limits.POLARITY_RATIO * max(n_dark, limits.POLARITY_MIN_BRIGHT):
         return False
     size = _odd(limits.BG_KERNEL_FRACTION * max(small.shape))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -131,7 +131,7 @@ def _light_on_dark(gray: np.ndarray) -> bool:
         ink = 1.0 - g / np.maximum(paper, 8.0)
         areas.append(int((ink > limits.POLARITY_INK).sum()))
     dark, light = areas
-    return dark > limits.POLARITY_RATIO * light
+    return dark > limits.POLARITY_INK_RATIO * light
 
 
 def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:

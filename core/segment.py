@@ -263,8 +263,11 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
     contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if (hierarchy[0][:, 3] >= 0).any():
         return False  # it has a hole: a loop of a digit, however thick
+    # Areas of the outlines, not pixel counts: a small mark has as many pixels on its outline as
+    # inside it, and counting them would make every small digit look solid.
+    area = sum(cv2.contourArea(c) for c in contours)
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
-    return float(crop.sum()) > limits.BLOB_SOLIDITY * max(hull, 1.0)
+    return area > limits.BLOB_SOLIDITY * max(hull, 1.0)
 
 
 def _reading_order(marks: list[Mark]) -> list[Mark]:
