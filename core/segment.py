@@ -66,9 +66,11 @@ def segment(page: Page) -> Layout:
     # Paper edges: marks running along most of the frame; and marks cut off by the frame.
     edge = (h > 0.85 * page_h) | (w > 0.85 * page_w)
     thin = (w < 0.15 * h) | (h < 0.15 * w)
-    edge |= _at_frame_edge(page, x, y, w, h) & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
-    # Marks over half the frame tall are digits only when alone (one digit filling the frame).
-    small = ~edge & (h < 0.5 * page_h)
+    at_frame = _at_frame_edge(page, x, y, w, h)
+    edge |= at_frame & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
+    # Marks over half the frame tall are digits only when alone (one digit filling the frame);
+    # marks cut by the frame (the desk, a shadow) do not show the size of the digits.
+    small = ~edge & ~at_frame & (h < 0.5 * page_h)
     if (h[small] >= limits.MIN_DIGIT_PX).sum() < 3:
         small = ~edge
     height = _digit_height(h[small], w[small], area[small])
@@ -124,9 +126,13 @@ def _digit_height(h: np.ndarray, w: np.ndarray, area: np.ndarray) -> float:
     big &= area >= limits.MIN_FILL * w * h
     if not big.any():
         return 0.0
-    hb = h[big]
-    top = np.percentile(hb, 90)
-    return float(np.median(hb[hb >= 0.45 * top]))
+    hb = np.sort(h[big])
+    # The most common size wins: a few giant marks (shadow edges, a frame) must not set it.
+    lo = np.searchsorted(hb, hb / limits.HEIGHT_SPREAD, "left")
+    hi = np.searchsorted(hb, hb * limits.HEIGHT_SPREAD, "right")
+    count = hi - lo
+    best = int(np.flatnonzero(count == count.max())[-1])  # ties: the larger (pieces are smaller)
+    return float(np.median(hb[lo[best] : hi[best]]))
 
 
 def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:

@@ -127,9 +127,11 @@ def test_digit_broken_by_a_vertical_gap_stays_one_digit(glyph):
     check(synth.photo([[[glyph(2), zero, glyph(3), four, glyph(8)]]], height=70), "20348")
 
 
-def test_small_blurred_digits_are_not_taken_for_stains(glyph):
-    # At 18 px and out of focus the loops of 0, 8, 6 and 9 fill in: their masks are solid.
-    check(synth.photo(lines(glyph, "0869"), height=18, blur=1.6), "0869")
+@pytest.mark.parametrize("height, blur", [(18, 1.6), (22, 2.0)])
+def test_small_blurred_digits_are_not_taken_for_stains(glyph, height, blur):
+    # At this size and out of focus the loops of 0, 8, 6 and 9 fill in: their masks are solid,
+    # and their outlines hold as many pixels as their insides.
+    check(synth.photo(lines(glyph, "0869"), height=height, blur=blur), "0869")
 
 
 def test_digits_inside_a_large_outline_are_read(glyph):
@@ -138,6 +140,30 @@ def test_digits_inside_a_large_outline_are_read(glyph):
     cv2.polylines(frame, [np.int32([[20, 480], [450, 20], [880, 480]])], False, 1.0, 6)
     result = read(synth.photo(lines(glyph, "2716"), extra=[(frame, 0.15, 0.2)]))
     assert result.text == "2716", (result.text, result.warnings)
+
+
+def test_a_long_mark_beside_few_digits_does_not_set_their_size(glyph):
+    # The edge of a shadow beside a short number: one giant mark against two digits.
+    edge = np.zeros((420, 560), np.float32)
+    cv2.polylines(edge, [np.int32([[5, 415], [150, 100], [300, 300], [555, 5]])], False, 1.0, 8)
+    check(synth.photo(lines(glyph, "67"), height=40, extra=[(edge, 0.02, 0.02)]), "67")
+
+
+def test_the_desk_under_a_turned_page_does_not_set_the_digit_size(glyph):
+    # Turned 10 deg, the desk along the bottom of the frame is one tall mark; it is cut by the
+    # frame, so it says nothing about the size of the digits.
+    data = synth.photo(lines(glyph, "001329"), height=36, angle=10, edge=True, size=(960, 1280))
+    check(data, "001329")
+
+
+def test_large_marker_digits_in_a_shadow_are_dark_ink(glyph):
+    # Most of the page in shadow, so the lit part is "bright" against the frame's median; and
+    # thick strokes written close together enclose gaps that look like light ink.
+    def fat(v, alt=False):
+        return cv2.dilate(glyph(v, alt), np.ones((3, 3), np.uint8))
+
+    layout = [[[fat(int(c), i % 2 == 1) for i, c in enumerate(line)]] for line in ("878814", "710")]
+    check(synth.photo(layout, height=160, shadow=0.5, gap=0.05), "878814\n710")
 
 
 def test_touching_digits_are_split(glyph):
