@@ -48,7 +48,7 @@ def clean(rgb: np.ndarray) -> Page:
             ink, seed, grow, mask = other
 
     identity = np.float32([[1, 0, 0], [0, 1, 0]])
-    angle, shear, printed = _skew_angle(mask)
+    angle, shear, printed = _skew_angle(mask, (ink > grow).astype(np.uint8))
     angle = angle if abs(angle) >= limits.MIN_SKEW_DEG else 0.0
     shear = shear if abs(shear) >= limits.MIN_SKEW_DEG else 0.0
     to_image = identity
@@ -194,7 +194,7 @@ def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | No
     return np.take(keep, labels)  # half the time of keep[labels] on a 1280x960 page
 
 
-def _skew_angle(mask: np.ndarray) -> tuple[float, float, bool]:
+def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]:
     """Rotation (degrees) that makes the lines of writing horizontal, and the shear (degrees)
     that then makes vertical printed lines vertical (perspective tilts them apart): the angles
     whose row and column profiles of the ink are sharpest (projection profiles, on a shrunken
@@ -204,22 +204,17 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float, bool]:
     ys, xs = np.nonzero(small > 0.5)
     if len(ys) < 20:
         return 0.0, 0.0, False
-    # All marks, also those inside the cells of a grid: the top level of a two-level contour
-    # hierarchy holds the outline of every mark, wherever it lies.
-    contours, hierarchy = cv2.findContours(
-        (small > 0.5).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE
-    )
-    boxes = np.array(
-        [cv2.boundingRect(c) for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0],
-        np.int64,
-    ).reshape(-1, 4)
+    boxes = _outlines(small > 0.5)
     sw, sh = boxes[:, 2], boxes[:, 3]
     page_w, page_h = small.shape[1], small.shape[0]
-    # Printed rules: a family of long thin lines (at up to ~24 deg, so their boxes are up to
-    # 0.45 as tall as wide), or a grid that spans the page as one mark. One long line alone is
-    # more often the edge of the paper, at any angle.
-    long_lines = (sw > limits.LINE_MIN_FRACTION * page_w) & (sh < 0.45 * sw)
-    printed = bool(long_lines.sum() >= 2 or ((sw > 0.6 * page_w) & (sh > 0.6 * page_h)).any())
+    printed = _printed(boxes, page_w, page_h)
+    if not printed:
+        # Faint rules have too few strong pixels to be kept whole in the mask: they are looked
+        # for among all the faint ink too, and then they set the angle.
+        faint = _shrink(weak.astype(np.float32), factor)
+        if _printed(_outlines(faint > 0.2), page_w, page_h):
+            printed, small = True, faint
+            ys, xs = np.nonzero(small > 0.2)
     heights = sh[(sh < 0.5 * page_h) & (sw < 0.5 * page_w)]  # not paper edges or grids
     if not printed:  # (with a grid, every digit may be joined to it: no marks left)
         if not len(heights):
@@ -253,6 +248,29 @@ def _skew_angle(mask: np.ndarray) -> tuple[float, float, bool]:
         return profile(rx + ry * np.tan(np.deg2rad(deg)))
 
     return angle, _best(cols, limits.MAX_SHEAR_DEG, limits.MIN_SHEAR_GAIN), printed
+
+
+def _outlines(mask: np.ndarray) -> np.ndarray:
+    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid: the top level of
+    a two-level contour hierarchy holds the outline of every mark, wherever it lies."""
+    contours, hierarchy = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not contours:
+        return np.zeros((0, 4), np.int64)
+    return np.array(
+        [cv2.boundingRect(c) for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0],
+        np.int64,
+    ).reshape(-1, 4)
+
+
+def _printed(boxes: np.ndarray, page_w: int, page_h: int) -> bool:
+    """Whether marks (boxes) include printed rules: a family of long thin lines (at up to ~24 deg,
+    so their boxes are up to 0.45 as tall as wide), or a grid that spans the page as one mark.
+    One long line alone is more often the edge of the paper, at any angle."""
+    sw, sh = boxes[:, 2], boxes[:, 3]
+    long_lines = (sw > limits.LINE_MIN_FRACTION * page_w) & (sh < 0.45 * sw)
+    return bool(long_lines.sum() >= 2 or ((sw > 0.6 * page_w) & (sh > 0.6 * page_h)).any())
 
 
 def _neighbour_angle(boxes: np.ndarray, factor: int, page_h: int) -> float:

@@ -166,6 +166,13 @@ def test_large_marker_digits_in_a_shadow_are_dark_ink(glyph):
     check(synth.photo(layout, height=160, shadow=0.5, gap=0.05), "878814\n710")
 
 
+def test_faint_squared_paper_is_found_among_faint_ink(mnist_sample):
+    # A synthesizer photo (squared paper turned 4 deg, large digits, uneven light) whose grid
+    # is too faint to stay whole in the ink mask: it must be seen among all the faint ink.
+    data, text = synth.make("medium", 1128, *mnist_sample)
+    check(data, text)
+
+
 def test_touching_digits_are_split(glyph):
     pair = np.zeros((28, 40), np.float32)
     pair[:, :28] = glyph(3)
