@@ -107,6 +107,12 @@ def _shrink(gray: np.ndarray, factor: int) -> np.ndarray:
     )
 
 
+def _share(fraction: float) -> float:
+    """Threshold on a 0/255 mask shrunk with INTER_AREA (which rounds) for "more than
+    `fraction` of the pixels were set"."""
+    return fraction * 255 + 1
+
+
 def _light_on_dark(gray: np.ndarray) -> bool:
     """Whether the writing is lighter than its surface (chalk on a board).
 
@@ -200,21 +206,21 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     whose row and column profiles of the ink are sharpest (projection profiles, on a shrunken
     mask). Also whether the page has printed lines."""
     factor = max(1, round(max(mask.shape) / 640))
-    small = _shrink(mask.astype(np.float32), factor)
-    ys, xs = np.nonzero(small > 0.5)
+    small = _shrink(mask * np.uint8(255), factor)  # uint8: 4x faster than float32
+    ys, xs = np.nonzero(small > _share(0.5))
     if len(ys) < 20:
         return 0.0, 0.0, False
-    boxes = _outlines(small > 0.5)
+    boxes = _outlines(small > _share(0.5))
     sw, sh = boxes[:, 2], boxes[:, 3]
     page_w, page_h = small.shape[1], small.shape[0]
     printed = _printed(boxes, page_w, page_h)
     if not printed:
         # Faint rules have too few strong pixels to be kept whole in the mask: they are looked
         # for among all the faint ink too, and then they set the angle.
-        faint = _shrink(weak.astype(np.float32), factor)
-        if _printed(_outlines(faint > 0.2), page_w, page_h):
+        faint = _shrink(weak * np.uint8(255), factor)
+        if _printed(_outlines(faint > _share(0.2)), page_w, page_h):
             printed, small = True, faint
-            ys, xs = np.nonzero(small > 0.2)
+            ys, xs = np.nonzero(small > _share(0.2))
     heights = sh[(sh < 0.5 * page_h) & (sw < 0.5 * page_w)]  # not paper edges or grids
     if not printed:  # (with a grid, every digit may be joined to it: no marks left)
         if not len(heights):
@@ -225,7 +231,7 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     if len(ys) > 20000:
         pick = np.random.default_rng(0).choice(len(ys), 20000, replace=False)
         ys, xs = ys[pick], xs[pick]
-    w = small[ys, xs]
+    w = small[ys, xs] / 255.0
     xs = xs - small.shape[1] / 2
     ys = ys - small.shape[0] / 2
 
@@ -372,9 +378,11 @@ def _rule_band(m: np.ndarray, thick_max: float, printed: bool) -> tuple[np.ndarr
     h, w = m.shape
     squeeze = 8
     small = cv2.resize(
-        m.astype(np.float32), (max(1, w // squeeze), h), interpolation=cv2.INTER_AREA
+        np.ascontiguousarray(m) * np.uint8(255),
+        (max(1, w // squeeze), h),
+        interpolation=cv2.INTER_AREA,
     )
-    small = (small > 0.25).astype(np.uint8)  # a faint rule may be dashed in the mask
+    small = (small > _share(0.25)).astype(np.uint8)  # a faint rule may be dashed in the mask
     sw = small.shape[1]
     tol = 5  # rows of tolerance for a line not quite level between the tilts tried
     length = max(3, int(limits.LINE_MIN_FRACTION * w / squeeze))
