@@ -213,21 +213,20 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     boxes = _outlines(small > _share(0.5))
     sw, sh = boxes[:, 2], boxes[:, 3]
     page_w, page_h = small.shape[1], small.shape[0]
-    printed = _printed(boxes, page_w, page_h)
-    if not printed:
+    printed = strong = _printed(boxes, page_w, page_h)
+    if not strong:
         # Faint rules have too few strong pixels to be kept whole in the mask: they are looked
-        # for among all the faint ink too, and then they set the angle.
+        # for among all the faint ink too. They are not trusted with the angle, which a strip
+        # of desk along the frame would then set.
         faint = _shrink(weak * np.uint8(255), factor)
-        if _printed(_outlines(faint > _share(0.2)), page_w, page_h):
-            printed, small = True, faint
-            ys, xs = np.nonzero(small > _share(0.2))
+        printed = _printed(_outlines(faint > _share(0.2)), page_w, page_h)
     heights = sh[(sh < 0.5 * page_h) & (sw < 0.5 * page_w)]  # not paper edges or grids
-    if not printed:  # (with a grid, every digit may be joined to it: no marks left)
+    if not strong:  # (with a grid, every digit may be joined to it: no marks left)
         if not len(heights):
-            return 0.0, 0.0, False
+            return 0.0, 0.0, printed
         tall = (heights >= max(limits.MIN_DIGIT_PX / factor, 0.3 * heights.max())).sum()
         if tall < limits.MIN_SKEW_MARKS:
-            return 0.0, 0.0, False
+            return 0.0, 0.0, printed
     if len(ys) > 20000:
         pick = np.random.default_rng(0).choice(len(ys), 20000, replace=False)
         ys, xs = ys[pick], xs[pick]
@@ -243,7 +242,7 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
         t = np.deg2rad(deg)
         return profile(ys * np.cos(t) - xs * np.sin(t))
 
-    if printed:
+    if strong:
         angle = _best(rows, limits.MAX_SKEW_DEG, limits.MIN_SKEW_GAIN)
     else:
         angle = _neighbour_angle(boxes, factor, page_h)

@@ -115,9 +115,6 @@ JOIN_WHOLE = 0.6
 # Marks whose ink fills less than this of their box are lines, not digits (the edge of a
 # shadow, a drawn frame): left out of the digit-height estimate. A thin-pen 7 fills ~0.1.
 MIN_FILL = 0.04
-# The digit height is the median of the largest group of marks whose heights are within this
-# factor of one another (MNIST digits are all ~20 px of 28: their heights vary by ~1.3).
-HEIGHT_SPREAD = 1.4
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
 GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does

@@ -126,13 +126,9 @@ def _digit_height(h: np.ndarray, w: np.ndarray, area: np.ndarray) -> float:
     big &= area >= limits.MIN_FILL * w * h
     if not big.any():
         return 0.0
-    hb = np.sort(h[big])
-    # The most common size wins: a few giant marks (shadow edges, a frame) must not set it.
-    lo = np.searchsorted(hb, hb / limits.HEIGHT_SPREAD, "left")
-    hi = np.searchsorted(hb, hb * limits.HEIGHT_SPREAD, "right")
-    count = hi - lo
-    best = int(np.flatnonzero(count == count.max())[-1])  # ties: the larger (pieces are smaller)
-    return float(np.median(hb[lo[best] : hi[best]]))
+    hb = h[big]
+    top = np.percentile(hb, 90)
+    return float(np.median(hb[hb >= 0.45 * top]))
 
 
 def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
