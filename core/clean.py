@@ -30,6 +30,7 @@ class Page:
     angle: float = 0.0
     light_on_dark: bool = False
     lines_removed: int = 0
+    faint: tuple[float, float] = (1.0, 1.0)  # thresholds (seed, grow) set by the noise alone
 
 
 def clean(rgb: np.ndarray) -> Page:
@@ -39,13 +40,13 @@ def clean(rgb: np.ndarray) -> Page:
     # more pixels wide, which is every stroke of a digit we can read.
     gray = cv2.medianBlur(np.ascontiguousarray(gray), 3).astype(np.float32)
     light_on_dark = _light_on_dark(gray)
-    ink, seed, grow, mask = _ink(255.0 - gray if light_on_dark else gray)
+    ink, seed, grow, faint, mask = _ink(255.0 - gray if light_on_dark else gray)
     if not _has_marks(mask):
         # Nothing found: the polarity vote may have been swayed by a few tiny marks.
         other = _ink(gray if light_on_dark else 255.0 - gray)
-        if _has_marks(other[3], 2 * limits.MIN_DIGIT_PX):
+        if _has_marks(other[4], 2 * limits.MIN_DIGIT_PX):
             light_on_dark = not light_on_dark
-            ink, seed, grow, mask = other
+            ink, seed, grow, faint, mask = other
 
     identity = np.float32([[1, 0, 0], [0, 1, 0]])
     angle, shear, printed = _skew_angle(mask, (ink > grow).astype(np.uint8))
@@ -60,19 +61,21 @@ def clean(rgb: np.ndarray) -> Page:
     weak, ink, removed = _remove_rules(weak, ink, printed)
     if removed or angle or shear:
         mask = _hysteresis(ink, seed, grow, weak)
-    return Page(ink, mask, to_image, (gray.shape[1], gray.shape[0]), angle, light_on_dark, removed)
+    size = (gray.shape[1], gray.shape[0])
+    return Page(ink, mask, to_image, size, angle, light_on_dark, removed, faint)
 
 
-def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
-    """Ink map, its two thresholds and its mask, for dark ink on lighter paper."""
+def _ink(gray: np.ndarray):
+    """Ink map, its seed and grow thresholds, the paper's noise thresholds (seed, grow) and the
+    mask, for dark ink on lighter paper."""
     ink = _flatten(gray, limits.BG_KERNEL_FRACTION)
-    seed, grow = _thresholds(ink)
+    seed, grow, faint = _thresholds(ink)
     mask = _hysteresis(ink, seed, grow)
     if _hollow(mask, limits.BG_KERNEL_FRACTION):
         ink = _flatten(gray, limits.BG_KERNEL_BIG)
-        seed, grow = _thresholds(ink)
+        seed, grow, faint = _thresholds(ink)
         mask = _hysteresis(ink, seed, grow)
-    return ink, seed, grow, mask
+    return ink, seed, grow, faint, mask
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,19 +177,20 @@ def _hollow(mask: np.ndarray, fraction: float) -> bool:
     return width > limits.HOLLOW_STROKE * kernel_px
 
 
-def _thresholds(ink: np.ndarray) -> tuple[float, float]:
-    """Seed and grow thresholds from the page's noise level and typical ink strength."""
+def _thresholds(ink: np.ndarray) -> tuple[float, float, tuple[float, float]]:
+    """Seed and grow thresholds from the page's noise level and typical ink strength; and the
+    seed and grow thresholds set by the noise alone (the faintest ink that can be told from
+    paper)."""
     sample = ink[::4, ::4]
     med = float(np.median(sample))
     sigma = 1.4826 * float(np.median(np.abs(sample - med))) + 1e-4
-    base = med + limits.NOISE_SEED * sigma
-    marks = sample[sample > max(base, limits.INK_FLOOR * 2)]
-    strength = float(np.percentile(marks, 90)) if marks.size >= 20 else 2 * base
-    seed = max(base, limits.INK_FLOOR * 2, limits.SEED_OF_STRENGTH * strength)
-    grow = max(
-        med + limits.NOISE_GROW * sigma, limits.INK_FLOOR, limits.GROW_OF_STRENGTH * strength
-    )
-    return seed, min(grow, seed)
+    base_seed = max(med + limits.NOISE_SEED * sigma, limits.INK_FLOOR * 2)
+    base_grow = min(base_seed, max(med + limits.NOISE_GROW * sigma, limits.INK_FLOOR))
+    marks = sample[sample > base_seed]
+    strength = float(np.percentile(marks, 90)) if marks.size >= 20 else 2 * base_seed
+    seed = max(base_seed, limits.SEED_OF_STRENGTH * strength)
+    grow = max(base_grow, limits.GROW_OF_STRENGTH * strength)
+    return seed, min(grow, seed), (base_seed, base_grow)
 
 
 def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | None = None):
@@ -359,10 +363,13 @@ def _remove_rules(
     # Ink clearly stronger than the printed line lying on it is writing (pen over a faint rule).
     line_ink = float(np.median(ink[on_rule])) if on_rule.any() else 1.0
     on_rule &= ink < 1.6 * line_ink
+    # The rules' blurred edges, too faint for the mask, go as well: faint digits are looked for
+    # again below the mask's thresholds (core.segment), where they would be grid-cell outlines.
+    edges = cv2.dilate(on_rule.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & (mask == 0)
     mask = mask.copy()
     mask[on_rule] = 0
     ink = ink.copy()
-    ink[on_rule] = 0
+    ink[on_rule | edges] = 0
     return mask, ink, found
 
 

@@ -115,6 +115,12 @@ JOIN_WHOLE = 0.6
 # Marks whose ink fills less than this of their box are lines, not digits (the edge of a
 # shadow, a drawn frame): left out of the digit-height estimate. A thin-pen 7 fills ~0.1.
 MIN_FILL = 0.04
+# Faint digits (segment._faint_digits): looked for up to FAINT_REACH x digit height beyond the
+# ends of each line, and kept when FAINT_MIN_HEIGHT..FAINT_MAX_HEIGHT x digit height tall (a
+# digit within a line varies ~±10 %; a tall faint mark is a shadow's edge or a drawing).
+FAINT_REACH = 1.5
+FAINT_MIN_HEIGHT = 0.6
+FAINT_MAX_HEIGHT = 1.3
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
 GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does

@@ -98,8 +98,70 @@ def segment(page: Page) -> Layout:
             ignored += 1
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
-    marks = _join_side_pieces(_reading_order(marks), height)
+    marks = _reading_order(marks)
+    faint = _faint_digits(page, marks, height)
+    if faint:
+        marks = _reading_order(marks + faint)
+    marks = _join_side_pieces(marks, height)
     return Layout(marks, height, ignored, notes)
+
+
+def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
+    """Digits written far more lightly than the rest of the page. The page's ink thresholds
+    follow its strongest ink (so that a shadow's edge beside dark marker is not ink), which
+    leaves such a digit a speck or nothing. They are looked for again along each line of
+    writing at thresholds set by the paper's noise alone, and kept when digit-sized, in line,
+    and clear of the digits already found."""
+    seed, grow = page.faint
+    page_h, page_w = page.ink.shape
+    found: list[Mark] = []
+    lines: dict[int, list[Mark]] = {}
+    for m in marks:
+        lines.setdefault(m.line, []).append(m)
+    pad = limits.FAINT_REACH * height
+    for line in lines.values():
+        top = float(np.median([m.y for m in line]))
+        bottom = float(np.median([m.y + m.h for m in line]))
+        y0, y1 = max(0, int(top - 0.3 * height)), min(page_h, int(bottom + 0.3 * height) + 1)
+        x0 = max(0, int(min(m.x for m in line) - pad))
+        x1 = min(page_w, int(max(m.x + m.w for m in line) + pad) + 1)
+        ink = page.ink[y0:y1, x0:x1]
+        known = np.zeros(ink.shape, np.uint8)
+        for m in marks:
+            ya, yb = max(m.y, y0), min(m.y + m.h, y1)
+            xa, xb = max(m.x, x0), min(m.x + m.w, x1)
+            if ya < yb and xa < xb:
+                box = known[ya - y0 : yb - y0, xa - x0 : xb - x0]
+                np.maximum(box, m.mask[ya - m.y : yb - m.y, xa - m.x : xb - m.x], out=box)
+        known = cv2.dilate(known, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > grow).astype(np.uint8))
+        bh, bw = ink.shape
+        if ((stats[1:, 3] >= bh) | (stats[1:, 2] >= 0.8 * bw)).any():
+            continue  # printed lines or a shadow's edge show at these thresholds: no telling
+        strong = np.zeros(n, bool)
+        strong[labels[ink > seed]] = True
+        touched = np.zeros(n, bool)
+        touched[labels[known > 0]] = True
+        for i in np.flatnonzero(strong & ~touched):  # (label 0, the paper, is never strong)
+            x, y, w, h, _ = (int(v) for v in stats[i])
+            if x == 0 or y == 0 or x + w == bw or y + h == bh:
+                continue  # runs out of the search band: a shadow's edge, a line, a drawing
+            if not (limits.FAINT_MIN_HEIGHT * height <= h <= limits.FAINT_MAX_HEIGHT * height):
+                continue
+            if w > limits.FAINT_MAX_HEIGHT * height:
+                continue
+            gy0, gx0 = y0 + y, x0 + x
+            if min(bottom, gy0 + h) - max(top, gy0) < 0.6 * h:
+                continue  # not in line with the digits beside it
+            if any(min(gx0 + w, m.x + m.w) - max(gx0, m.x) > 0 for m in line):
+                continue
+            crop = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
+            if _not_a_digit(crop, w, h, height, ink[y : y + h, x : x + w]):
+                continue
+            if _at_frame_edge(page, *(np.array([v]) for v in (gx0, gy0, w, h)))[0]:
+                continue
+            found.append(Mark(gx0, gy0, w, h, crop))
+    return found
 
 
 def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:

@@ -12,6 +12,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from PIL import Image
 
 from bench import synth
@@ -165,6 +166,21 @@ def test_faint_squared_paper_is_found_among_faint_ink(mnist_sample):
     # all the faint ink to be looked for at every tilt and removed.
     data, text = synth.make("medium", 1269, *mnist_sample)
     check(data, text)
+
+
+def test_a_lightly_written_digit_among_dark_ones_is_read(glyph):
+    # The 6 has a quarter of the others' ink: under the page's thresholds, which follow its
+    # strongest ink, but far above the paper's noise.
+    faint = glyph(6) * 0.25
+    layout = [[[glyph(4), glyph(0), glyph(1), faint, glyph(8)]]]
+    check(synth.photo(layout, height=60, noise=2), "40168")
+
+
+def test_dark_grid_cells_are_not_taken_for_faint_digits():
+    # A synthesizer photo (bench/synth.py, medium level, seed 1193, re-coded at JPEG quality
+    # 60): dark grey squares under a shadow. Looked at below the mask's thresholds, the
+    # blurred edges of the removed grid lines outline empty cells beside the digits.
+    check(str(FIXTURES / "dark_grid.jpg"), "8707\n89891 6\n161 9970")
 
 
 def test_touching_digits_are_split(glyph):
