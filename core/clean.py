@@ -65,7 +65,7 @@ def clean(rgb: np.ndarray) -> Page:
     return Page(ink, mask, to_image, size, angle, light_on_dark, removed, faint)
 
 
-def _ink(gray: np.ndarray):
+def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, tuple[float, float], np.ndarray]:
     """Ink map, its seed and grow thresholds, the paper's noise thresholds (seed, grow) and the
     mask, for dark ink on lighter paper."""
     ink = _flatten(gray, limits.BG_KERNEL_FRACTION)

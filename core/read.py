@@ -34,7 +34,9 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
     marks, probs = _classify_and_split(page, marks, probs, layout.digit_height)
 
     ignored = layout.ignored
-    keep = [i for i in range(len(marks)) if probs[i].max() >= limits.NOT_A_DIGIT_BELOW]
+    # A faint mark has not the strength of ink to show it is writing: its shape must show it.
+    sure = [limits.FAINT_SURE if m.faint else limits.NOT_A_DIGIT_BELOW for m in marks]
+    keep = [i for i in range(len(marks)) if probs[i].max() >= sure[i]]
     ignored += len(marks) - len(keep)
     marks, probs = [marks[i] for i in keep], probs[keep] if keep else np.zeros((0, 10))
     if len(marks) > limits.MAX_DIGITS:

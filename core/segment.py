@@ -29,6 +29,7 @@ class Mark:
     mask: np.ndarray
     line: int = 0
     group: int = 0
+    faint: bool = False  # found only below the page's ink thresholds (see _faint_digits)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -111,7 +112,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
     follow its strongest ink (so that a shadow's edge beside dark marker is not ink), which
     leaves such a digit a speck or nothing. They are looked for again along each line of
     writing at thresholds set by the paper's noise alone, and kept when digit-sized, in line,
-    and clear of the digits already found."""
+    and clear of the digits already found (core.read keeps them only if the model is sure)."""
     seed, grow = page.faint
     page_h, page_w = page.ink.shape
     found: list[Mark] = []
@@ -142,7 +143,10 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         strong[labels[ink > seed]] = True
         touched = np.zeros(n, bool)
         touched[labels[known > 0]] = True
-        for i in np.flatnonzero(strong & ~touched):  # (label 0, the paper, is never strong)
+        new = np.flatnonzero(strong & ~touched)  # (label 0, the paper, is never strong)
+        ws, hs = stats[new, 2], stats[new, 3]
+        bars = int(((hs >= 0.4 * height) & (ws < limits.FAINT_BAR * hs)).sum())
+        for i in new:
             x, y, w, h, _ = (int(v) for v in stats[i])
             if x == 0 or y == 0 or x + w == bw or y + h == bh:
                 continue  # runs out of the search band: a shadow's edge, a line, a drawing
@@ -150,6 +154,8 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue
             if w > limits.FAINT_MAX_HEIGHT * height:
                 continue
+            if w < limits.FAINT_BAR * h and bars > 1:
+                continue  # faint bars in numbers: pieces of a grid too faint to be removed
             gy0, gx0 = y0 + y, x0 + x
             if min(bottom, gy0 + h) - max(top, gy0) < 0.6 * h:
                 continue  # not in line with the digits beside it
@@ -160,7 +166,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue
             if _at_frame_edge(page, *(np.array([v]) for v in (gx0, gy0, w, h)))[0]:
                 continue
-            found.append(Mark(gx0, gy0, w, h, crop))
+            found.append(Mark(gx0, gy0, w, h, crop, faint=True))
     return found
 
 
