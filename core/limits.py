@@ -121,9 +121,9 @@ MIN_FILL = 0.04
 FAINT_REACH = 1.5
 FAINT_MIN_HEIGHT = 0.6
 FAINT_MAX_HEIGHT = 1.3
-# A faint mark narrower than FAINT_BAR x its height (MNIST 1s are ~0.1-0.35 as wide as tall) is
-# a 1 only when it is the only such bar along the line: pieces of a grid too faint to be found
-# and removed come in numbers. Faint marks must be read by the model with at least FAINT_SURE.
+# A line where two or more faint marks are straight bars (narrower than FAINT_BAR x their length,
+# as MNIST 1s are, ~0.1-0.35) is left alone: pieces of a grid too faint to be found and removed
+# come in numbers, a faint 1 alone. Faint marks must be read with at least FAINT_SURE.
 FAINT_BAR = 0.35
 FAINT_SURE = 0.8
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it

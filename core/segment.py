@@ -145,7 +145,10 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         touched[labels[known > 0]] = True
         new = np.flatnonzero(strong & ~touched)  # (label 0, the paper, is never strong)
         ws, hs = stats[new, 2], stats[new, 3]
-        bars = int(((hs >= 0.4 * height) & (ws < limits.FAINT_BAR * hs)).sum())
+        bars = (hs >= 0.4 * height) & (ws < limits.FAINT_BAR * hs)
+        bars |= (ws >= 0.4 * height) & (hs < limits.FAINT_BAR * ws)
+        if bars.sum() > 1:
+            continue  # straight bars in numbers: pieces of a grid too faint to be removed
         for i in new:
             x, y, w, h, _ = (int(v) for v in stats[i])
             if x == 0 or y == 0 or x + w == bw or y + h == bh:
@@ -154,8 +157,6 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue
             if w > limits.FAINT_MAX_HEIGHT * height:
                 continue
-            if w < limits.FAINT_BAR * h and bars > 1:
-                continue  # faint bars in numbers: pieces of a grid too faint to be removed
             gy0, gx0 = y0 + y, x0 + x
             if min(bottom, gy0 + h) - max(top, gy0) < 0.6 * h:
                 continue  # not in line with the digits beside it

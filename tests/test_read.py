@@ -183,6 +183,13 @@ def test_dark_grid_cells_are_not_taken_for_faint_digits():
     check(str(FIXTURES / "dark_grid.jpg"), "8707\n89891 6\n161 9970")
 
 
+def test_pieces_of_a_grid_too_faint_to_remove_are_not_taken_for_faint_ones():
+    # A benchmark photo (bench/synth.py, medium level, seed 268, re-coded at JPEG quality 80):
+    # pale squared paper under a shadow. The grid stays out of the ink mask, so it is never
+    # removed; below the mask's thresholds its broken lines look like faint 1s.
+    check(str(FIXTURES / "faint_grid.jpg"), "972 070 9\n584037 66")
+
+
 def test_touching_digits_are_split(glyph):
     pair = np.zeros((28, 40), np.float32)
     pair[:, :28] = glyph(3)
