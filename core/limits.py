@@ -147,6 +147,13 @@ BLOB_SOLIDITY = 0.95
 # ... judged on its ink above this fraction of its strongest: the loops of a small, blurred digit
 # fill its mask but stay lighter than its strokes, while a stain is dark all over.
 STAIN_CORE = 0.5
+# A mark taller than SHADE_SIZE x digit height whose ink is weaker than SHADE_INK x that of the
+# page's usual mark is shading, not writing (the soft corner of a hard shadow after flattening):
+# such corners read as digits on tuning photos had 0.25-0.8 of the usual ink and 1.4-2.6 x the
+# height; a digit that tall is written with the same pen as the rest. (Wide weak marks are
+# more often touching digits in lighter ink.)
+SHADE_INK = 0.8
+SHADE_SIZE = 1.3
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

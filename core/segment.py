@@ -99,12 +99,31 @@ def segment(page: Page) -> Layout:
             ignored += 1
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
-    marks = _reading_order(marks)
+    shading = _shading(page, marks, height)
+    ignored += len(shading)
+    marks = _reading_order([m for i, m in enumerate(marks) if i not in shading])
     faint = _faint_digits(page, marks, height)
     if faint:
         marks = _reading_order(marks + faint)
     marks = _join_side_pieces(marks, height)
     return Layout(marks, height, ignored, notes)
+
+
+def _shading(page: Page, marks: list[Mark], height: float) -> set[int]:
+    """Which marks are shading, not writing: taller than a digit and much weaker than the
+    page's digits, as the soft corner of a hard shadow is after flattening."""
+    if len(marks) < 3:
+        return set()
+    strength = [
+        float(np.percentile(page.ink[m.y : m.y + m.h, m.x : m.x + m.w][m.mask > 0], 95))
+        for m in marks
+    ]
+    usual = float(np.median(strength))
+    return {
+        i
+        for i, (m, s) in enumerate(zip(marks, strength, strict=True))
+        if s < limits.SHADE_INK * usual and m.h > limits.SHADE_SIZE * height
+    }
 
 
 def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:

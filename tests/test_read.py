@@ -190,6 +190,20 @@ def test_pieces_of_a_grid_too_faint_to_remove_are_not_taken_for_faint_ones():
     check(str(FIXTURES / "faint_grid.jpg"), "972 070 9\n584037 66")
 
 
+def test_the_soft_corners_of_a_hard_shadow_are_not_read(glyph):
+    # A triangle of shadow with blurred edges across the line: after flattening, its corners
+    # are weak marks taller than the digits, and they read as digits (here "46 44").
+    data = synth.photo(lines(glyph, "8182"), height=50, noise=2)
+    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
+    shade = np.zeros(rgb.shape[:2], np.float32)
+    cv2.fillPoly(shade, [np.int32([(500, 300), (800, 600), (200, 600)])], 1.0)
+    rgb *= (1 - 0.4 * cv2.GaussianBlur(shade, (0, 0), 8))[..., None]
+    buf = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8)).save(buf, "JPEG", quality=90)
+    result = check(buf.getvalue(), "8182")
+    assert any("do not look like digits" in w for w in result.warnings)
+
+
 def test_touching_digits_are_split(glyph):
     pair = np.zeros((28, 40), np.float32)
     pair[:, :28] = glyph(3)
