@@ -146,14 +146,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         x0 = max(0, int(min(m.x for m in line) - pad))
         x1 = min(page_w, int(max(m.x + m.w for m in line) + pad) + 1)
         ink = page.ink[y0:y1, x0:x1]
-        known = np.zeros(ink.shape, np.uint8)
-        for m in marks:
-            ya, yb = max(m.y, y0), min(m.y + m.h, y1)
-            xa, xb = max(m.x, x0), min(m.x + m.w, x1)
-            if ya < yb and xa < xb:
-                box = known[ya - y0 : yb - y0, xa - x0 : xb - x0]
-                np.maximum(box, m.mask[ya - m.y : yb - m.y, xa - m.x : xb - m.x], out=box)
-        known = cv2.dilate(known, np.ones((5, 5), np.uint8))
+        known = cv2.dilate(_paint(marks, x0, y0, x1, y1), np.ones((5, 5), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > grow).astype(np.uint8))
         bh, bw = ink.shape
         if ((stats[1:, 3] >= bh) | (stats[1:, 2] >= 0.8 * bw)).any():
@@ -188,6 +181,18 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue
             found.append(Mark(gx0, gy0, w, h, crop, faint=True))
     return found
+
+
+def _paint(marks: list[Mark], x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """The 0/1 masks of `marks` drawn on the page window [y0:y1, x0:x1]."""
+    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for m in marks:
+        ya, yb = max(m.y, y0), min(m.y + m.h, y1)
+        xa, xb = max(m.x, x0), min(m.x + m.w, x1)
+        if ya < yb and xa < xb:
+            box = out[ya - y0 : yb - y0, xa - x0 : xb - x0]
+            np.maximum(box, m.mask[ya - m.y : yb - m.y, xa - m.x : xb - m.x], out=box)
+    return out
 
 
 def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
@@ -330,11 +335,7 @@ def union(a: Mark, b: Mark) -> Mark:
     """One mark made of two: the box around both, and both masks."""
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for k in (a, b):
-        view = mask[k.y - y0 : k.y - y0 + k.h, k.x - x0 : k.x - x0 + k.w]
-        np.maximum(view, k.mask, out=view)
-    return Mark(x0, y0, x1 - x0, y1 - y0, mask, a.line, a.group)
+    return Mark(x0, y0, x1 - x0, y1 - y0, _paint([a, b], x0, y0, x1, y1), a.line, a.group)
 
 
 def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarray) -> bool:
