@@ -40,13 +40,14 @@ def clean(rgb: np.ndarray) -> Page:
     # more pixels wide, which is every stroke of a digit we can read.
     gray = cv2.medianBlur(np.ascontiguousarray(gray), 3).astype(np.float32)
     light_on_dark = _light_on_dark(gray)
-    ink, seed, grow, faint, mask = _ink(255.0 - gray if light_on_dark else gray)
+    ink, levels, mask = _ink(255.0 - gray if light_on_dark else gray)
     if not _has_marks(mask):
         # Nothing found: the polarity vote may have been swayed by a few tiny marks.
         other = _ink(gray if light_on_dark else 255.0 - gray)
-        if _has_marks(other[4], 2 * limits.MIN_DIGIT_PX):
+        if _has_marks(other[2], 2 * limits.MIN_DIGIT_PX):
             light_on_dark = not light_on_dark
-            ink, seed, grow, faint, mask = other
+            ink, levels, mask = other
+    seed, grow = levels.seed, levels.grow
 
     identity = np.float32([[1, 0, 0], [0, 1, 0]])
     angle, shear, printed = _skew_angle(mask, (ink > grow).astype(np.uint8))
@@ -61,21 +62,32 @@ def clean(rgb: np.ndarray) -> Page:
     weak, ink, removed = _remove_rules(weak, ink, printed)
     if removed or angle or shear:
         mask = _hysteresis(ink, seed, grow, weak)
+    mask = _peel_shading(mask, ink, levels.strength)
     size = (gray.shape[1], gray.shape[0])
-    return Page(ink, mask, to_image, size, angle, light_on_dark, removed, faint)
+    return Page(ink, mask, to_image, size, angle, light_on_dark, removed, levels.faint)
 
 
-def _ink(gray: np.ndarray) -> tuple[np.ndarray, float, float, tuple[float, float], np.ndarray]:
-    """Ink map, its seed and grow thresholds, the paper's noise thresholds (seed, grow) and the
-    mask, for dark ink on lighter paper."""
+@dataclass(frozen=True)
+class Levels:
+    """Ink levels of a page: the hysteresis thresholds (`seed`, `grow`), the thresholds set by the
+    paper's noise alone (`faint`: seed, grow), and the typical `strength` of its writing."""
+
+    seed: float
+    grow: float
+    faint: tuple[float, float]
+    strength: float
+
+
+def _ink(gray: np.ndarray) -> tuple[np.ndarray, Levels, np.ndarray]:
+    """Ink map, its levels and its mask, for dark ink on lighter paper."""
     ink = _flatten(gray, limits.BG_KERNEL_FRACTION)
-    seed, grow, faint = _thresholds(ink)
-    mask = _hysteresis(ink, seed, grow)
+    levels = _levels(ink)
+    mask = _hysteresis(ink, levels.seed, levels.grow)
     if _hollow(mask, limits.BG_KERNEL_FRACTION):
         ink = _flatten(gray, limits.BG_KERNEL_BIG)
-        seed, grow, faint = _thresholds(ink)
-        mask = _hysteresis(ink, seed, grow)
-    return ink, seed, grow, faint, mask
+        levels = _levels(ink)
+        mask = _hysteresis(ink, levels.seed, levels.grow)
+    return ink, levels, mask
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,10 +189,10 @@ def _hollow(mask: np.ndarray, fraction: float) -> bool:
     return width > limits.HOLLOW_STROKE * kernel_px
 
 
-def _thresholds(ink: np.ndarray) -> tuple[float, float, tuple[float, float]]:
-    """Seed and grow thresholds from the page's noise level and typical ink strength; and the
-    seed and grow thresholds set by the noise alone (the faintest ink that can be told from
-    paper)."""
+def _levels(ink: np.ndarray) -> Levels:
+    """Seed and grow thresholds from the page's noise level and typical ink strength; the seed
+    and grow thresholds set by the noise alone (the faintest ink that can be told from paper);
+    and that strength."""
     sample = ink[::4, ::4]
     med = float(np.median(sample))
     sigma = 1.4826 * float(np.median(np.abs(sample - med))) + 1e-4
@@ -190,7 +202,34 @@ def _thresholds(ink: np.ndarray) -> tuple[float, float, tuple[float, float]]:
     strength = float(np.percentile(marks, 90)) if marks.size >= 20 else 2 * base_seed
     seed = max(base_seed, limits.SEED_OF_STRENGTH * strength)
     grow = max(base_grow, limits.GROW_OF_STRENGTH * strength)
-    return seed, min(grow, seed), (base_seed, base_grow)
+    return Levels(seed, min(grow, seed), (base_seed, base_grow), strength)
+
+
+def _peel_shading(mask: np.ndarray, ink: np.ndarray, strength: float) -> np.ndarray:
+    """The mask without the weak part of large marks that are mostly weak ink. After flattening,
+    the dark side of a hard shadow's edge is a faint band that hysteresis grows into from every
+    digit crossing it, making the digits and the band one mark; what of such a mark is about as
+    strong as writing is kept, and comes apart from the band."""
+    stats, first = components(mask)
+    span = np.maximum(stats[:, 2], stats[:, 3])
+    big = np.flatnonzero(span > limits.SHADE_SPAN * max(mask.shape))
+    if not len(big):
+        return mask
+    mask = mask.copy()
+    for i in big:
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        win, win_ink = mask[y : y + h, x : x + w], ink[y : y + h, x : x + w]
+        _, labels = cv2.connectedComponents(win, connectivity=8)
+        own = labels == labels[first[i, 1] - y, first[i, 0] - x]
+        if float(np.median(win_ink[own])) >= limits.PEEL_WEAK * strength:
+            continue
+        win[own & (win_ink < limits.PEEL * strength)] = 0
+        n, parts = cv2.connectedComponents(win * own.view(np.uint8), connectivity=8)
+        for k in range(1, n):
+            part = parts == k
+            if float(np.percentile(win_ink[part], 95)) < limits.PEEL_KEEP * strength:
+                win[part] = 0  # a piece of the band where it is darkest, not writing
+    return mask
 
 
 def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | None = None):

@@ -154,6 +154,15 @@ STAIN_CORE = 0.5
 # more often touching digits in lighter ink.)
 SHADE_INK = 0.8
 SHADE_SIZE = 1.3
+# A mark spanning over SHADE_SPAN of the page whose median ink is under PEEL_WEAK x the page's
+# ink strength is mostly shading (the faint band along a hard shadow's edge: 0.28-0.41 of it on
+# test photos). Only what of it reaches PEEL x that strength is kept, and of that only the
+# pieces whose strongest ink (95th percentile) reaches PEEL_KEEP x it: the digits that crossed
+# the band had 1.3-1.6, the band's darkest stretches 0.5-0.65.
+SHADE_SPAN = 0.25
+PEEL_WEAK = 0.5
+PEEL = 0.45
+PEEL_KEEP = 0.9
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

@@ -190,18 +190,31 @@ def test_pieces_of_a_grid_too_faint_to_remove_are_not_taken_for_faint_ones():
     check(str(FIXTURES / "faint_grid.jpg"), "972 070 9\n584037 66")
 
 
-def test_the_soft_corners_of_a_hard_shadow_are_not_read(glyph):
-    # A triangle of shadow with blurred edges across the line: after flattening, its corners
-    # are weak marks taller than the digits, and they read as digits (here "46 44").
-    data = synth.photo(lines(glyph, "8182"), height=50, noise=2)
+def shadowed(data: bytes, corners: list[tuple[int, int]], dark: float, blur: float) -> bytes:
+    """`data` with a shadow of the polygon `corners`, `dark` deep, its edge blurred by `blur` px."""
     rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
     shade = np.zeros(rgb.shape[:2], np.float32)
-    cv2.fillPoly(shade, [np.int32([(500, 300), (800, 600), (200, 600)])], 1.0)
-    rgb *= (1 - 0.4 * cv2.GaussianBlur(shade, (0, 0), 8))[..., None]
+    cv2.fillPoly(shade, [np.int32(corners)], 1.0)
+    rgb *= (1 - dark * cv2.GaussianBlur(shade, (0, 0), blur))[..., None]
     buf = io.BytesIO()
     Image.fromarray(rgb.astype(np.uint8)).save(buf, "JPEG", quality=90)
-    result = check(buf.getvalue(), "8182")
+    return buf.getvalue()
+
+
+def test_the_soft_corners_of_a_hard_shadow_are_not_read(glyph):
+    # A triangle of shadow across the line: after flattening, its corners are weak marks
+    # taller than the digits, and they read as digits (here "46 44").
+    data = synth.photo(lines(glyph, "8182"), height=50, noise=2)
+    result = check(shadowed(data, [(500, 300), (800, 600), (200, 600)], 0.4, 8), "8182")
     assert any("do not look like digits" in w for w in result.warnings)
+
+
+def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
+    # The same triangle with a sharp edge crossing the 8 and the 2: after flattening, the dark
+    # side of the edge is a faint band that the ink mask grows into from the digits, making the
+    # digits and the triangle's outline one giant mark (read as "4").
+    data = synth.photo(lines(glyph, "8182"), height=50, noise=2)
+    check(shadowed(data, [(500, 300), (800, 600), (200, 600)], 0.4, 4), "8182")
 
 
 def test_touching_digits_are_split(glyph):
