@@ -219,8 +219,9 @@ def _levels(ink: np.ndarray) -> Levels:
 def _peel_shading(mask: np.ndarray, ink: np.ndarray, strength: float) -> np.ndarray:
     """The mask without the weak part of large marks that are mostly weak ink. After flattening,
     the dark side of a hard shadow's edge is a faint band that hysteresis grows into from every
-    digit crossing it, making the digits and the band one mark; what of such a mark is about as
-    strong as writing is kept, and comes apart from the band."""
+    digit crossing it, making the digits and the band one mark; the pieces of such a mark about
+    as strong as writing are kept, and come apart from the band. A mark whose strong ink spans
+    it (one large soft digit) is left whole."""
     stats, first = components(mask)
     span = np.maximum(stats[:, 2], stats[:, 3])
     big = np.flatnonzero(span > limits.SHADE_SPAN * max(mask.shape))
@@ -234,12 +235,15 @@ def _peel_shading(mask: np.ndarray, ink: np.ndarray, strength: float) -> np.ndar
         own = labels == labels[first[i, 1] - y, first[i, 0] - x]
         if float(np.median(win_ink[own])) >= limits.PEEL_WEAK * strength:
             continue
-        win[own & (win_ink < limits.PEEL * strength)] = 0
-        n, parts = cv2.connectedComponents(win * own.view(np.uint8), connectivity=8)
+        strong = (own & (win_ink >= limits.PEEL * strength)).view(np.uint8)
+        n, parts, part_stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+        if n > 1 and part_stats[1:, 2:4].max() > limits.PEEL_WHOLE * max(w, h):
+            continue  # its strong ink spans it: writing, not a band with writing grown in
+        win[own] = 0
         for k in range(1, n):
             part = parts == k
-            if float(np.percentile(win_ink[part], 95)) < limits.PEEL_KEEP * strength:
-                win[part] = 0  # a piece of the band where it is darkest, not writing
+            if float(np.percentile(win_ink[part], 95)) >= limits.PEEL_KEEP * strength:
+                win[part] = 1  # (the band's darkest stretches stay out)
     return mask
 
 

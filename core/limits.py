@@ -163,6 +163,10 @@ SHADE_SPAN = 0.25
 PEEL_WEAK = 0.5
 PEEL = 0.45
 PEEL_KEEP = 0.9
+# ... unless one strong piece spans over PEEL_WHOLE of the mark: then it is one large soft digit
+# (single-digit photos were peeled apart without this: their strong cores spanned 0.4-0.9 of
+# the mark), not a band with digits grown in (digits spanned 0.08-0.2 of the bands).
+PEEL_WHOLE = 0.3
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

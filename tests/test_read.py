@@ -217,6 +217,12 @@ def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
     check(shadowed(data, [(500, 300), (800, 600), (200, 600)], 0.4, 4), "8182")
 
 
+def test_one_large_soft_digit_is_not_taken_for_a_shadow_band():
+    # A benchmark photo (bench/synth.py, single level, seed 42, re-coded at JPEG quality 75): a
+    # blurred marker 1 filling the frame, whose mask is a weak outline spanning the page.
+    check(str(FIXTURES / "big_soft_one.jpg"), "1")
+
+
 def test_touching_digits_are_split(glyph):
     pair = np.zeros((28, 40), np.float32)
     pair[:, :28] = glyph(3)
