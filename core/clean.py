@@ -233,7 +233,7 @@ def _peel_shading(mask: np.ndarray, ink: np.ndarray, strength: float) -> np.ndar
         win, win_ink = mask[y : y + h, x : x + w], ink[y : y + h, x : x + w]
         _, labels = cv2.connectedComponents(win, connectivity=8)
         own = labels == labels[first[i, 1] - y, first[i, 0] - x]
-        if float(np.median(win_ink[own])) >= limits.PEEL_WEAK * strength:
+        if _median(win_ink[own]) >= limits.PEEL_WEAK * strength:
             continue
         strong = (own & (win_ink >= limits.PEEL * strength)).view(np.uint8)
         n, parts, part_stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)

@@ -114,10 +114,7 @@ def _shading(page: Page, marks: list[Mark], height: float) -> set[int]:
     page's digits, as the soft corner of a hard shadow is after flattening."""
     if len(marks) < 3:
         return set()
-    strength = [
-        float(np.percentile(page.ink[m.y : m.y + m.h, m.x : m.x + m.w][m.mask > 0], 95))
-        for m in marks
-    ]
+    strength = [_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
     usual = float(np.median(strength))
     return {
         i
@@ -139,6 +136,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
     for m in marks:
         lines.setdefault(m.line, []).append(m)
     pad = limits.FAINT_REACH * height
+    known_page = _paint(marks, 0, 0, page_w, page_h)
     for line in lines.values():
         top = float(np.median([m.y for m in line]))
         bottom = float(np.median([m.y + m.h for m in line]))
@@ -146,7 +144,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         x0 = max(0, int(min(m.x for m in line) - pad))
         x1 = min(page_w, int(max(m.x + m.w for m in line) + pad) + 1)
         ink = page.ink[y0:y1, x0:x1]
-        known = cv2.dilate(_paint(marks, x0, y0, x1, y1), np.ones((5, 5), np.uint8))
+        known = cv2.dilate(known_page[y0:y1, x0:x1], np.ones((5, 5), np.uint8))
         # (Labels without stats, and outlines for the few new marks: ~6x faster than OpenCV's
         # connected components with stats over the whole band.)
         n, labels = cv2.connectedComponents((ink > grow).astype(np.uint8), connectivity=8)
@@ -353,7 +351,7 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
         return True  # dot, comma
     if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.7):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
-    strength = float(np.percentile(ink[crop > 0], 95))
+    strength = _strength(ink, crop)
     crop = ((ink > limits.STAIN_CORE * strength) & (crop > 0)).astype(np.uint8)
     contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if (hierarchy[0][:, 3] >= 0).any():
@@ -363,6 +361,12 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
     area = sum(cv2.contourArea(c) for c in contours)
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return area > limits.BLOB_SOLIDITY * max(hull, 1.0)
+
+
+def _strength(ink: np.ndarray, mask: np.ndarray) -> float:
+    """How strong a mark's ink is: its 95th percentile under the mask (the stroke cores, not the
+    anti-aliased edges)."""
+    return float(np.percentile(ink[mask > 0], 95))
 
 
 def _reading_order(marks: list[Mark]) -> list[Mark]:
