@@ -178,12 +178,19 @@ def _classify_and_split(
             aspect = m.w / m.h
             two_wide = m.w >= limits.PAIR_WIDTH * usual_w and aspect >= 1.2
             sure = whole >= limits.KEEP_WHOLE_SURE or (whole >= limits.KEEP_WHOLE and not two_wide)
+            _, left, right, parts = trials[k]
+            # Two digits of a pair read more surely than the pair read as one: split, however
+            # sure the one reading is (the model reads some pairs as one digit at 99.9 %).
+            pair = parts == 2 and _pair(m, left, right, usual_w)
+            if pair and max(_doubt(tp[k]), _doubt(tp[n + k])) <= _doubt(probs[i]):
+                replaced[i] = [(left, tp[k]), (right, tp[n + k])]
+                continue
             if sure and aspect < limits.KEEP_WHOLE_RATIO:
                 continue
             if (two_wide and score >= max(0.5, whole - 0.05)) or score >= max(
                 whole + limits.SPLIT_MIN_GAIN, 0.6
             ):
-                replaced[i] = [(trials[k][1], tp[k]), (trials[k][2], tp[n + k])]
+                replaced[i] = [(left, tp[k]), (right, tp[n + k])]
         if not replaced:
             break
         new_marks, new_probs = [], []
@@ -194,6 +201,22 @@ def _classify_and_split(
         final.update(id(marks[i]) for i in wide if i not in replaced)
         marks, probs = new_marks, np.stack(new_probs)
     return marks, probs
+
+
+def _pair(m: Mark, left: Mark, right: Mark, usual_w: float) -> bool:
+    """Whether a cut of `m` into `left` and `right` looks like two touching digits: the mark is
+    wider than one digit and both halves are about as tall as it. (A cut through one digit
+    leaves a short piece: the tail of a 6, the bar of a 5, the arm of a 4.)"""
+    return (
+        m.w >= limits.PAIR_SPLIT_WIDTH * usual_w
+        and min(left.h, right.h) >= limits.PAIR_HALF_HEIGHT * m.h
+    )
+
+
+def _doubt(p: np.ndarray) -> float:
+    """How unsure a reading is: the probability of the other classes, summed (more precise than
+    one minus the top probability when that is near 1)."""
+    return float(p.sum() - p.max())
 
 
 def _usual_width(marks: list[Mark], height: float) -> float:

@@ -223,13 +223,30 @@ def test_one_large_soft_digit_is_not_taken_for_a_shadow_band():
     check(str(FIXTURES / "big_soft_one.jpg"), "1")
 
 
-def test_touching_digits_are_split(glyph):
-    pair = np.zeros((28, 40), np.float32)
-    pair[:, :28] = glyph(3)
-    pair[:, 12:40] = np.maximum(pair[:, 12:40], glyph(7))
+def touching(left: np.ndarray, right: np.ndarray, overlap: int) -> np.ndarray:
+    """Two 28x28 digits drawn `overlap` columns into each other, as one mark."""
+    pair = np.zeros((28, 56 - overlap), np.float32)
+    pair[:, :28] = left
+    pair[:, 28 - overlap :] = np.maximum(pair[:, 28 - overlap :], right)
     n, _ = cv2.connectedComponents((pair > 0.3).astype(np.uint8))
     assert n == 2  # one mark: they really touch
-    check(synth.photo([[[glyph(2), pair, glyph(9)]]], height=70), "2379")
+    return pair
+
+
+def test_touching_digits_are_split(glyph):
+    check(
+        synth.photo([[[glyph(2), touching(glyph(3), glyph(7), 16), glyph(9)]]], height=70), "2379"
+    )
+
+
+@pytest.mark.parametrize("height", [40, 70])
+def test_touching_pairs_read_surely_as_one_digit_are_split(glyph, height):
+    # The model reads these pairs as one 6 (99.8 %) and one 7 (100 %); both halves of each are
+    # as tall as the pair, and the pair is half as wide again as the digits beside it.
+    six_six = touching(glyph(6, alt=True), glyph(6), 14)
+    seven_seven = touching(glyph(7), glyph(7, alt=True), 14)
+    row = [glyph(2), six_six, glyph(3), glyph(8), seven_seven, glyph(0)]
+    check(synth.photo([[row]], height=height), "26638770")
 
 
 def test_stain_and_scribble_are_not_read(glyph):
