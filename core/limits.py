@@ -142,7 +142,7 @@ KEEP_WHOLE_SURE = 0.995  # ... and this surely, even when that wide
 KEEP_WHOLE_RATIO = 2.2
 PAIR_WIDTH = 1.5  # unless the mark is this much wider than the usual digit (then 0.5 will do)
 # A mark this much wider than the usual digit whose two halves are both PAIR_HALF_HEIGHT x its
-# height or taller is split when the halves read more surely than the whole. On tuning photos,
+# height or taller is split when the halves read at least as surely as the whole. On tuning photos,
 # single digits whose halves read surely as digits were 1.15-1.27 x the usual width (a 2 or a 6
 # cut into "10") or left a half 0.3-0.72 x the height (a 6's tail, a 5's bar); the touching
 # pairs read as one at 99.7-99.99 % were 1.5-2.2 x as wide, with halves over 0.8 x the height.

@@ -214,9 +214,9 @@ def _pair(m: Mark, left: Mark, right: Mark, usual_w: float) -> bool:
 
 
 def _doubt(p: np.ndarray) -> float:
-    """How unsure a reading is: the probability of the other classes, summed (more precise than
-    one minus the top probability when that is near 1)."""
-    return float(p.sum() - p.max())
+    """How unsure a reading is: the probability of the other classes, summed (precise where one
+    minus the top probability is lost to rounding)."""
+    return float(np.sort(p)[:-1].sum())
 
 
 def _usual_width(marks: list[Mark], height: float) -> float:
