@@ -215,8 +215,8 @@ def _pair(m: Mark, left: Mark, right: Mark, usual_w: float) -> bool:
 
 def _doubt(p: np.ndarray) -> float:
     """How unsure a reading is: the probability of the other classes, summed (precise where one
-    minus the top probability is lost to rounding)."""
-    return float(np.sort(p)[:-1].sum())
+    minus the top probability is lost to rounding), but no less than limits.DOUBT_FLOOR."""
+    return max(float(np.sort(p)[:-1].sum()), limits.DOUBT_FLOOR)
 
 
 def _usual_width(marks: list[Mark], height: float) -> float:
