@@ -163,7 +163,13 @@ def _light_on_dark(gray: np.ndarray) -> bool:
         ink = 1.0 - g / np.maximum(paper, 8.0)
         areas.append(int((ink > limits.POLARITY_INK).sum()))
     dark, light = areas
-    return dark > limits.POLARITY_INK_RATIO * light
+    if dark > limits.POLARITY_INK_RATIO * light:
+        return True
+    # A few digits on a clean board leave few gaps to count. The board is then told from a
+    # shadowed page by two things: nothing on it is far darker than its median, and its bright
+    # pixels are thin strokes (the light-ink reading finds most of them), not a lit stretch of
+    # paper.
+    return n_dark <= limits.POLARITY_MIN_BRIGHT and light >= limits.POLARITY_STROKES * n_bright
 
 
 def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:

@@ -59,6 +59,11 @@ POLARITY_INK = 0.25
 POLARITY_INK_RATIO = 3.0
 # Fewest bright pixels (at 1/4 scale) that can be chalk: faint chalk on a board gives ~10.
 POLARITY_MIN_BRIGHT = 5
+# On a clean board the light-ink reading finds 0.8-1 of the pixels far brighter than the median
+# (one to four clean chalk digits, 30-150 px); by a shadow over paper, 0.002 (the one tuning page
+# with no dark pixels that passed the first vote). Without smudges or vignetting to count as
+# "ink" when read the wrong way, one line of such digits gave a second-vote ratio of 0.4-2.2.
+POLARITY_STROKES = 0.5
 
 # --- Deskew -----------------------------------------------------------------------------------
 MAX_SKEW_DEG = 22.0  # the issue asks for +-20 deg; a little margin
@@ -97,6 +102,10 @@ MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x heig
 MERGE_MAX_HEIGHT = 1.5  # ... unless the merged mark would be taller than this x digit height
 FRAGMENT = 0.55  # marks smaller than this x height are fragments, given to a digit right next
 FRAGMENT_GAP = 0.2  # to them (at most this x height away) if there is one
+# A mark under DOT x height both ways is a dot or comma when alone; beside a digit, a piece of it.
+# (Pieces beside a digit were attached only under 0.3 x height: on tuning photos 0.45 mended
+# chalk 9s with their loops apart, and broke none.)
+DOT = 0.45
 # A digit broken by a vertical gap: a piece narrower than PIECE_WIDTH and shorter than
 # PIECE_HEIGHT x height (a "1" is full height) at most PIECE_GAP x height from its neighbour.
 PIECE_WIDTH = 0.4

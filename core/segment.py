@@ -296,7 +296,9 @@ def _attach_fragments(groups, x, y, x1, y1, height: float) -> list[np.ndarray]:
         width = np.maximum(bx[:, 2], box[i, 2]) - np.minimum(bx[:, 0], box[i, 0])
         tall = np.maximum(bx[:, 3], box[i, 3]) - np.minimum(bx[:, 1], box[i, 1])
         overlap = np.minimum(bx[:, 2], box[i, 2]) - np.maximum(bx[:, 0], box[i, 0])
-        beside = (overlap < 0.3 * gw[i]) & (max(gw[i], gh[i]) > 0.3 * height)
+        # A piece beside a digit rather than over or under it is a narrow digit of its own,
+        # unless it is dot-sized: then it is the loop of a chalk 9 or the end of a broken stroke.
+        beside = (overlap < 0.3 * gw[i]) & (max(gw[i], gh[i]) > limits.DOT * height)
         ok = (dist <= limits.FRAGMENT_GAP * height) & (width <= 1.2 * height) & ~beside
         ok &= tall <= limits.MERGE_MAX_HEIGHT * height
         if ok.any():
@@ -347,7 +349,7 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
         return True
     if (w > 2 * h and h < 0.35 * height) or (w > 1.5 * h and h < 0.6 * height):
         return True  # dash, underline, piece of a printed line
-    if h < 0.45 * height and w < 0.45 * height:
+    if h < limits.DOT * height and w < limits.DOT * height:
         return True  # dot, comma
     if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.7):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
