@@ -406,7 +406,8 @@ def assign_groups(marks: list[Mark]) -> None:
         height = float(np.median([k.h for k in line]))
         gaps = [b.x - (a.x + a.w) for a, b in zip(line, line[1:], strict=False)]
         if gaps:
-            usual = float(np.median(gaps))
+            # The lower median: with two gaps, one of them a space, the median is their mean.
+            usual = float(np.sort(gaps)[(len(gaps) - 1) // 2])
             limit = max(limits.GROUP_GAP * height, min(2.5 * usual, limits.GROUP_GAP_MAX * height))
         group = 0
         line[0].group = 0
