@@ -433,6 +433,7 @@ def photo(
     width, frame_h = size
     ink = np.zeros((frame_h, width), np.float32)
     line_space = 1.8
+    lines = [[[_crop(g) for g in grp] for grp in line] for line in lines]  # keeps their aspect
     widths = [
         sum(sum(g.shape[1] / g.shape[0] + gap for g in grp) - gap for grp in line)
         + 1.2 * (len(line) - 1)
@@ -445,7 +446,7 @@ def photo(
         for grp in line:
             for g in grp:
                 gw = max(2, round(g.shape[1] * height / g.shape[0]))
-                small = cv2.resize(_crop(g), (gw, round(height)), interpolation=cv2.INTER_LINEAR)
+                small = cv2.resize(g, (gw, round(height)), interpolation=cv2.INTER_LINEAR)
                 _paste_max(ink, small, int(x), int(y))
                 x += gw + gap * height
             x += 1.2 * height - gap * height
