@@ -59,11 +59,12 @@ POLARITY_INK = 0.25
 POLARITY_INK_RATIO = 3.0
 # Fewest bright pixels (at 1/4 scale) that can be chalk: faint chalk on a board gives ~10.
 POLARITY_MIN_BRIGHT = 5
-# On a clean board the light-ink reading finds 0.8-1 of the pixels far brighter than the median
-# (one to four clean chalk digits, 30-150 px); by a shadow over paper, 0.002 (the one tuning page
-# with no dark pixels that passed the first vote). Without smudges or vignetting to count as
-# "ink" when read the wrong way, one line of such digits gave a second-vote ratio of 0.4-2.2.
-POLARITY_STROKES = 0.5
+# On a clean board the light-ink reading finds 0.4-1 of the pixels far brighter than the median
+# (one to four clean chalk digits, 30-150 px; 0.4 for a thin 1 under uneven light); by a shadow
+# over paper, 0.002 (the one tuning page with no dark pixels that passed the first vote). Without
+# smudges or vignetting to count as "ink" when read the wrong way, one line of such digits gave
+# a second-vote ratio of 0.4-2.2.
+POLARITY_STROKES = 0.25
 
 # --- Deskew -----------------------------------------------------------------------------------
 MAX_SKEW_DEG = 22.0  # the issue asks for +-20 deg; a little margin
