@@ -122,6 +122,12 @@ JOIN_SURE = 0.9
 # the usual digit on the page: then the other is a separate mark (a "1" written close to an "8").
 # Halves of a broken 0 or 4 are 0.4-0.5 x as wide as the usual digit; a narrow 3 was 0.67.
 JOIN_WHOLE = 0.6
+# A mark read below JOIN_UNSURE beside a digit that the two together read as (at JOIN_SURE) is a
+# piece of it, up to JOIN_PIECE_WIDTH x height wide together (a 5 whose tail came apart: such
+# pieces read at 0.54-0.67 on tuning photos and gave an extra digit). On 1,200 tuning and check
+# photos the rule mended 5 and joined no two digits.
+JOIN_UNSURE = 0.7
+JOIN_PIECE_WIDTH = 1.5
 # Marks whose ink fills less than this of their box are lines, not digits (the edge of a
 # shadow, a drawn frame): left out of the digit-height estimate. A thin-pen 7 fills ~0.1.
 MIN_FILL = 0.04

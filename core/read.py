@@ -106,7 +106,8 @@ def _join_broken(
         gap = b.x - (a.x + a.w)
         width = max(a.x + a.w, b.x + b.w) - min(a.x, b.x)
         tall = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
-        near = gap <= limits.JOIN_GAP * height and width <= limits.JOIN_WIDTH * max(height, tall)
+        widest = limits.JOIN_PIECE_WIDTH if _unsure(probs, i) else limits.JOIN_WIDTH
+        near = gap <= limits.JOIN_GAP * height and width <= widest * max(height, tall)
         if a.line == b.line and near:
             pairs.append(i)
     if not pairs:
@@ -123,7 +124,12 @@ def _join_broken(
             int(probs[j].argmax()) == value and marks[j].w >= limits.JOIN_WHOLE * usual_w
             for j in (i, i + 1)
         )
-        if sure >= limits.JOIN_SURE and value != 1 and not whole and i - 1 not in take:
+        # A piece the model cannot read, beside a digit that reads the same with it, is part of
+        # that digit (a 5 whose tail came apart), even a wide one.
+        surer = probs[i] if probs[i].max() >= probs[i + 1].max() else probs[i + 1]
+        absorbed = _unsure(probs, i) and int(surer.argmax()) == value
+        joins = absorbed or (value != 1 and not whole)
+        if sure >= limits.JOIN_SURE and joins and i - 1 not in take:
             take[i] = k
     if not take:
         return marks, probs
@@ -138,6 +144,11 @@ def _join_broken(
             out_probs.append(probs[i])
             i += 1
     return out_marks, np.stack(out_probs)
+
+
+def _unsure(probs: np.ndarray, i: int) -> bool:
+    """Whether mark `i` or the one after it is a piece the model cannot read as a digit."""
+    return min(probs[i].max(), probs[i + 1].max()) < limits.JOIN_UNSURE
 
 
 def _classify_and_split(
