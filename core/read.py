@@ -190,7 +190,7 @@ def _classify_and_split(
             two_wide = m.w >= limits.PAIR_WIDTH * usual_w and aspect >= 1.2
             sure = whole >= limits.KEEP_WHOLE_SURE or (whole >= limits.KEEP_WHOLE and not two_wide)
             _, left, right, parts = trials[k]
-            # Two digits of a pair read more surely than the pair read as one: split, however
+            # Two digits of a pair read at least as surely as the pair read as one: split, however
             # sure the one reading is (the model reads some pairs as one digit at 99.9 %).
             pair = parts == 2 and _pair(m, left, right, usual_w)
             if pair and max(_doubt(tp[k]), _doubt(tp[n + k])) <= _doubt(probs[i]):
