@@ -404,17 +404,15 @@ def _remove_rules(
     on_rule = np.zeros(mask.shape, bool)
     bands = []
     for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
-        m = mask if axis == 0 else mask.T
-        band, count, thickness = _rule_band(m, thick_max, printed)
+        band, count, thickness = _rule_band(mask, axis, thick_max, printed)
         if count < 2:  # printed rules come in families; a lone long bar may be a digit's
             continue
         # On the band, a pixel is rule unless it lies in a run across the rule longer than the
         # rule is thick: that is a stroke crossing it.
-        across = np.ones((thickness + 5, 1), np.uint8)
-        crossing = cv2.morphologyEx(m, cv2.MORPH_OPEN, across)
-        hit = (band > 0) & (m > 0) & (crossing == 0)
-        on_rule |= hit if axis == 0 else hit.T
-        bands.append(band if axis == 0 else band.T)
+        across = np.ones((thickness + 5, 1) if axis == 0 else (1, thickness + 5), np.uint8)
+        crossing = cv2.morphologyEx(mask, cv2.MORPH_OPEN, across)
+        on_rule |= (band > 0) & (mask > 0) & (crossing == 0)
+        bands.append(band)
         found += count
     if not found:
         return mask, ink, 0
@@ -433,22 +431,27 @@ def _remove_rules(
     return mask, ink, found
 
 
-def _rule_band(m: np.ndarray, thick_max: float, printed: bool) -> tuple[np.ndarray, int, int]:
-    """Rows of long straight horizontal lines, found on the mask squeezed 8x along them.
-    Returns the band around them, how many, and their typical thickness in pixels.
+def _rule_band(
+    mask: np.ndarray, axis: int, thick_max: float, printed: bool
+) -> tuple[np.ndarray, int, int]:
+    """Long straight lines across `axis` of the mask (0: horizontal, 1: vertical), found on the
+    mask squeezed 8x along them. Returns the band around them, how many, and their typical
+    thickness in pixels.
 
     The page has been turned so its lines are level on the whole, but perspective fans them
     out: each line is looked for at its own small tilt (the squeezed mask is sheared by each
     of limits.RULE_TILTS_DEG in turn, and what is found is sheared back). A page not seen to
     have printed lines, with no level line either, is spared the other tilts."""
-    h, w = m.shape
+    # Below, the lines run along rows: h and w are the mask's as if turned so. The mask itself is
+    # squeezed along its own axis and only the small result turned (half the time of turning it).
+    h, w = mask.shape[::-1] if axis else mask.shape
     squeeze = 8
+    size = (max(1, w // squeeze), h)
     small = cv2.resize(
-        np.ascontiguousarray(m) * np.uint8(255),
-        (max(1, w // squeeze), h),
-        interpolation=cv2.INTER_AREA,
+        mask * np.uint8(255), size[::-1] if axis else size, interpolation=cv2.INTER_AREA
     )
     small = (small > _share(0.25)).astype(np.uint8)  # a faint rule may be dashed in the mask
+    small = np.ascontiguousarray(small.T) if axis else small
     sw = small.shape[1]
     tol = 5  # rows of tolerance for a line not quite level between the tilts tried
     length = max(3, int(limits.LINE_MIN_FRACTION * w / squeeze))
@@ -470,15 +473,18 @@ def _rule_band(m: np.ndarray, thick_max: float, printed: bool) -> tuple[np.ndarr
         runs |= found
     runs = runs[pad : pad + h]
     if not runs.any():
-        return np.zeros_like(m), 0, 0
+        return np.zeros_like(mask), 0, 0
     contours, _ = cv2.findContours(runs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     stats, _ = components(runs)
     thickness = stats[:, 4] / np.maximum(stats[:, 2], 1) - tol + 1
     ok = thickness <= thick_max
     if not ok.any():
-        return np.zeros_like(m), 0, 0
+        return np.zeros_like(mask), 0, 0
     band = np.zeros_like(runs)
     cv2.drawContours(band, [c for c, good in zip(contours, ok, strict=True) if good], -1, 1, -1)
     band &= runs  # filling an outline also fills its holes
-    band = cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST)
+    if axis:
+        band = cv2.resize(np.ascontiguousarray(band.T), (h, w), interpolation=cv2.INTER_NEAREST)
+    else:
+        band = cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST)
     return band, int(ok.sum()), max(1, int(round(float(np.median(thickness[ok])))))
