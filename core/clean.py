@@ -248,9 +248,15 @@ def _peel_shading(mask: np.ndarray, ink: np.ndarray, strength: float) -> np.ndar
         win[own] = 0
         for k in range(1, n):
             part = parts == k
-            if float(np.percentile(win_ink[part], 95)) >= limits.PEEL_KEEP * strength:
+            if mark_strength(win_ink, part) >= limits.PEEL_KEEP * strength:
                 win[part] = 1  # (the band's darkest stretches stay out)
     return mask
+
+
+def mark_strength(ink: np.ndarray, mask: np.ndarray) -> float:
+    """How strong a mark's ink is: its 95th percentile under the mask (the stroke cores, not the
+    anti-aliased edges)."""
+    return float(np.percentile(ink[mask > 0], 95))
 
 
 def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | None = None):
@@ -486,8 +492,6 @@ def _rule_band(
     band = np.zeros_like(runs)
     cv2.drawContours(band, [c for c, good in zip(contours, ok, strict=True) if good], -1, 1, -1)
     band &= runs  # filling an outline also fills its holes
-    if axis:
-        band = cv2.resize(np.ascontiguousarray(band.T), (h, w), interpolation=cv2.INTER_NEAREST)
-    else:
-        band = cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST)
+    band = np.ascontiguousarray(band.T) if axis else band
+    band = cv2.resize(band, mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
     return band, int(ok.sum()), max(1, int(round(float(np.median(thickness[ok])))))

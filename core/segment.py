@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from core import limits
-from core.clean import Page, components
+from core.clean import Page, components, mark_strength
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _shading(page: Page, marks: list[Mark], height: float) -> set[int]:
     page's digits, as the soft corner of a hard shadow is after flattening."""
     if len(marks) < 3:
         return set()
-    strength = [_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
+    strength = [mark_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
     usual = float(np.median(strength))
     return {
         i
@@ -353,7 +353,7 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
         return True  # dot, comma
     if not (0.6 < w / h < 1.7 and min(w, h) > 0.3 * height and crop.mean() > 0.7):
         return False  # a stain is roundish and fills its box; a slanted "1" does not
-    strength = _strength(ink, crop)
+    strength = mark_strength(ink, crop)
     crop = ((ink > limits.STAIN_CORE * strength) & (crop > 0)).astype(np.uint8)
     contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if (hierarchy[0][:, 3] >= 0).any():
@@ -363,12 +363,6 @@ def _not_a_digit(crop: np.ndarray, w: int, h: int, height: float, ink: np.ndarra
     area = sum(cv2.contourArea(c) for c in contours)
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return area > limits.BLOB_SOLIDITY * max(hull, 1.0)
-
-
-def _strength(ink: np.ndarray, mask: np.ndarray) -> float:
-    """How strong a mark's ink is: its 95th percentile under the mask (the stroke cores, not the
-    anti-aliased edges)."""
-    return float(np.percentile(ink[mask > 0], 95))
 
 
 def _reading_order(marks: list[Mark]) -> list[Mark]:

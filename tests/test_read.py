@@ -241,8 +241,8 @@ def test_touching_digits_are_split(glyph):
 
 @pytest.mark.parametrize("height", [40, 70])
 def test_touching_pairs_read_surely_as_one_digit_are_split(glyph, height):
-    # The model reads these pairs as one 6 (99.8 %) and one 7 (100 %); both halves of each are
-    # as tall as the pair, and the pair is half as wide again as the digits beside it.
+    # The model reads these pairs as one 6 (99.998 %) and one 7 (surer than 99.9999 %); both
+    # halves of each are as tall as the pair, which is 1.3-1.5 x as wide as the usual digit.
     six_six = touching(glyph(6, alt=True), glyph(6), 14)
     seven_seven = touching(glyph(7), glyph(7, alt=True), 14)
     row = [glyph(v) for v in (2, 3, 8, 5, 9, 0, 4)]
