@@ -52,7 +52,11 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
     if not digits:
         warnings.append(NO_DIGITS)
     if ignored:
-        warnings.append(f"Ignored {ignored} mark{_s(ignored)} that do not look like digits.")
+        warnings.append(
+            "Ignored 1 mark that does not look like a digit."
+            if ignored == 1
+            else f"Ignored {ignored} marks that do not look like digits."
+        )
     unsure = sum(d.uncertain for d in digits)
     if unsure:
         warnings.append(
