@@ -194,6 +194,12 @@ PEEL_KEEP = 0.9
 # (single-digit photos were peeled apart without this: their strong cores spanned 0.4-0.9 of
 # the mark), not a band with digits grown in (digits spanned 0.08-0.2 of the bands).
 PEEL_WHOLE = 0.3
+# The sides of printed boxes (clean._box_sides) are at most this x the rules' thickness wide.
+BOX_SIDE_WIDTH = 2.5
+# A mark holding in one of its holes a digit-sized mark FRAME_AREA x smaller (by box) is a frame
+# round the writing (a sheet's edge on a dark desk, a drawn ring, a printed box), not a digit.
+# Segmentation used to see only outer outlines, and lost all that such a frame held.
+FRAME_AREA = 4.0
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

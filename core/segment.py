@@ -9,13 +9,14 @@ core.read; `cut` here gives the candidate cuts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from core import limits
 from core.clean import Page, components, mark_strength
+from core.normalize import stroke_width
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Layout:
 
 def segment(page: Page) -> Layout:
     """Find the candidate digits on `page`, in reading order (lines top to bottom)."""
-    stats, first = components(page.mask)
+    stats, first = components(page.mask, nested=True)
     notes = []
     if len(stats) > limits.MAX_MARKS:
         order = np.argsort(-stats[:, 4])[: limits.MAX_MARKS]
@@ -69,6 +70,9 @@ def segment(page: Page) -> Layout:
     thin = (w < 0.15 * h) | (h < 0.15 * w)
     at_frame = _at_frame_edge(page, x, y, w, h)
     edge |= at_frame & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
+    frames = _frames(x, y, w, h, labels, ids)
+    if frames.any():  # read again without them, and without the writing they touch
+        return segment(replace(page, mask=_unframed(page.mask, labels, ids[frames])))
     # Marks over half the frame tall are digits only when alone (one digit filling the frame);
     # marks cut by the frame (the desk, a shadow) do not show the size of the digits.
     small = ~edge & ~at_frame & (h < 0.5 * page_h)
@@ -213,6 +217,51 @@ def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
     iw, ih = page.image_size
     out = (pts[..., 0] < m) | (pts[..., 1] < m) | (pts[..., 0] > iw - m) | (pts[..., 1] > ih - m)
     return out.any(axis=1)
+
+
+def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which marks hold others in their holes: the edge of a sheet lying on a darker desk, a box
+    printed or drawn around the digits. A digit holds no digit-sized mark in its loops."""
+    inner = np.maximum(w, h) >= limits.MIN_DIGIT_PX
+    x1, y1 = x + w, y + h
+    inside = (
+        (x[None, :] > x[:, None])
+        & (y[None, :] > y[:, None])
+        & (x1[None, :] < x1[:, None])
+        & (y1[None, :] < y1[:, None])
+        & inner[None, :]
+        & ((w * h)[None, :] * limits.FRAME_AREA <= (w * h)[:, None])
+    )
+    frames = np.zeros(len(x), bool)
+    for i in np.flatnonzero(inside.any(axis=1)):
+        crop = (labels[y[i] : y1[i], x[i] : x1[i]] == ids[i]).view(np.uint8)
+        found, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        holes = [cv2.boundingRect(c) for c, h in zip(found, hierarchy[0], strict=True) if h[3] >= 0]
+        for j in np.flatnonzero(inside[i]):
+            jx, jy = x[j] - x[i], y[j] - y[i]
+            if any(
+                hx <= jx and hy <= jy and jx + w[j] <= hx + hw and jy + h[j] <= hy + hh
+                for hx, hy, hw, hh in holes
+            ):
+                frames[i] = True
+                break
+    return frames
+
+
+def _unframed(mask: np.ndarray, labels: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """`mask` without the frames: each frame's ink goes except what lies well inside its outline,
+    twice as far in as its line is wide: the digits that touch it from within, bar their ends."""
+    out = mask.copy()
+    for i in frames:
+        own = (labels == i).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(own)
+        crop = own[y : y + h, x : x + w]
+        outline, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        filled = cv2.drawContours(np.zeros_like(crop), outline, -1, 1, -1)
+        k = 4 * round(stroke_width(crop)) + 3
+        inside = cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        out[y : y + h, x : x + w][(crop > 0) & (inside == 0)] = 0
+    return out
 
 
 def _digit_height(h: np.ndarray, w: np.ndarray, area: np.ndarray) -> float:

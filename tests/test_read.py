@@ -143,6 +143,57 @@ def test_digits_inside_a_large_outline_are_read(glyph):
     assert result.text == "2716", (result.text, result.warnings)
 
 
+def test_a_sheet_lying_on_a_dark_desk_is_read(glyph):
+    # A small sheet in the middle of the frame: flattened, the desk around it is a thick ring
+    # that holds the digits in its hole. It was read as one "0".
+    sheet = np.asarray(Image.open(io.BytesIO(synth.photo(lines(glyph, "8378"), size=(560, 480)))))
+    desk = np.full((960, 1280, 3), (40, 55, 85), np.uint8)
+    turn = cv2.getRotationMatrix2D((280, 240), 4, 1.0)
+    turn[:, 2] += (360, 240)
+    inside = cv2.warpAffine(np.ones((480, 560), np.uint8), turn, (1280, 960)) > 0
+    desk[inside] = cv2.warpAffine(sheet, turn, (1280, 960))[inside]
+    buf = io.BytesIO()
+    Image.fromarray(desk).save(buf, "JPEG", quality=88)
+    check(buf.getvalue(), "8378")
+
+
+def boxed(glyph, text: str, height: int = 70) -> bytes:
+    """`text` written one digit to a box of a printed row of boxes, as on a form."""
+    side, w, h = round(1.3 * height), 1280, 960
+    x0, y0 = (w - side * len(text)) // 2, (h - side) // 2
+    ink = np.zeros((h, w), np.float32)
+    for i, c in enumerate(text):
+        digit = glyph(int(c))
+        rows, cols = np.flatnonzero(digit.max(1) > 0.1), np.flatnonzero(digit.max(0) > 0.1)
+        digit = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        dw = round(digit.shape[1] * height / digit.shape[0])
+        x, y = x0 + i * side + (side - dw) // 2, y0 + (side - height) // 2
+        ink[y : y + height, x : x + dw] = cv2.resize(digit, (dw, height))
+    img = np.full((h, w, 3), 240.0, np.float32)
+    for i in range(len(text)):
+        cv2.rectangle(img, (x0 + i * side, y0), (x0 + (i + 1) * side, y0 + side), (90, 90, 90), 2)
+    img = img * (1 - ink[..., None]) + np.float32([30, 40, 110]) * ink[..., None]
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)).save(
+        buf, "JPEG", quality=90
+    )
+    return buf.getvalue()
+
+
+def test_digits_in_the_printed_boxes_of_a_form_are_read(glyph):
+    # The boxes' top and bottom go as printed lines; their sides, running from one line to the
+    # next, were read as 1s ("1817141...").
+    check(boxed(glyph, "84136"), "84136")
+
+
+def test_a_circled_number_is_read(glyph):
+    # A ring drawn round the number, touching its first and last digits: the ring held the
+    # digits in its hole, and the two it touched were part of it.
+    ring = np.zeros((150, 420), np.float32)
+    cv2.ellipse(ring, (210, 75), (165, 40), 0, 0, 360, 1.0, 4)
+    check(synth.photo(lines(glyph, "40153"), extra=[(ring, 430 / 1280, 405 / 960)]), "40153")
+
+
 def test_the_desk_under_a_turned_page_does_not_set_the_digit_size(glyph):
     # Turned 10 deg, the desk along the bottom of the frame is one tall mark; it is cut by the
     # frame, so it says nothing about the size of the digits.
