@@ -10,7 +10,8 @@ photo of 8 digits is read exactly only 95 % of the time. Photos come from bench/
 MNIST **test** digits from ../shared/data/mnist.npz; the "pen" rows use digits drawn as pen
 strokes instead, a check that shares nothing with MNIST. The baseline row is what the seed
 notebooks did: the whole single-digit photo resized to 28x28 (inverted when the paper is light)
-and classified.
+and classified. The scene rows (n/3 photos each) are numbers as people also photograph them,
+outside the levels: on a sheet lying on a desk, ringed by hand, in the printed boxes of a form.
 
 Timings are medians, in-process, on whatever share of the CPU this machine gives us (it is
 shared); peak memory is the maximum RSS of a separate `python -m core predict` process.
@@ -59,6 +60,16 @@ def accuracy(level: str, n: int, x, y, source: str = "mnist") -> dict[str, float
         "digit": 1 - edits / digits,
         "per_photo": digits / n,
     }
+
+
+def scene_accuracy(kind: str, n: int, x, y) -> float:
+    """Exact-string accuracy on `synth.scene` photos: a sheet on a desk, a ringed number, boxes."""
+    return (
+        sum(
+            read(data).text == text for data, text in (synth.scene(kind, s, x, y) for s in range(n))
+        )
+        / n
+    )
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -174,6 +185,8 @@ def main() -> int:
         )
     base = baseline_single(n, x, y)
     print(f"{'baseline':10} {base:7.1%} {'-':>7}  (single photos resized to 28x28)")
+    for kind in synth.SCENES:
+        print(f"{kind:10} {scene_accuracy(kind, n // 3, x, y):7.1%} {'-':>7}  (synth.scene)")
 
     return _speed_and_memory(x, y, 15 if args.quick else 40)
 

@@ -14,7 +14,8 @@ Levels:
 - hard:   up to four lines; +-20 deg and perspective; strong shadows and vignetting; pencil and
           chalk; small digits (down to 15 px); touching pairs; broken strokes; specks; paper edges.
 
-`make(level, seed, digits, labels)` returns (jpeg_bytes, text).
+`make(level, seed, digits, labels)` returns (jpeg_bytes, text); `scene(kind, ...)` does the same
+for numbers on a sheet lying on a desk, ringed by hand, or in the printed boxes of a form.
 """
 
 from __future__ import annotations
@@ -487,6 +488,81 @@ def photo(
     buf = io.BytesIO()
     Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+SCENES = ("desk", "ring", "boxes")
+
+
+def scene(kind: str, seed: int, digits: np.ndarray, labels: np.ndarray) -> tuple[bytes, str]:
+    """A JPEG of one number (3-8 digits) as people also photograph it, and its text:
+    - desk: on a sheet or sticky note lying on a darker desk, the desk all round it;
+    - ring: with a ring drawn round it, touching its digits or not;
+    - boxes: one digit to a box of a printed row of boxes, as on a form, clear of the sides.
+    """
+    rng = np.random.default_rng([seed, SCENES.index(kind), 7])
+    n = int(rng.integers(3, 9))
+    idx = rng.integers(0, len(digits), n)
+    text = "".join(str(int(v)) for v in labels[idx])
+    glyphs = [_crop(digits[i].astype(np.float32) / 255.0) for i in idx]
+    height = float(rng.uniform(40, 80))
+    if kind == "desk":
+        sheet_w = int(max(rng.uniform(0.4, 0.75) * 1280, n * height * 1.3))
+        sheet_h = int(rng.uniform(0.45, 0.8) * 960)
+        sheet = photo([[glyphs]], height=height, size=(sheet_w, sheet_h), noise=2, quality=95)
+        sheet_rgb = np.asarray(Image.open(io.BytesIO(sheet)).convert("RGB"))
+        desk = np.array([[70, 50, 35], [40, 55, 85], [60, 60, 62], [110, 85, 60]])[rng.integers(4)]
+        img = np.ones((960, 1280, 3), np.float32) * desk
+        img = cv2.GaussianBlur(img + rng.normal(0, 12, img.shape), (0, 0), 2)
+        turn = cv2.getRotationMatrix2D((sheet_w / 2, sheet_h / 2), rng.uniform(-12, 12), 1.0)
+        turn[:, 2] += (640 - sheet_w / 2, 480 - sheet_h / 2)
+        on = cv2.warpAffine(np.ones((sheet_h, sheet_w), np.uint8), turn, (1280, 960)) > 0
+        img[on] = cv2.warpAffine(sheet_rgb, turn, (1280, 960))[on]
+        img = img + rng.normal(0, 3, img.shape)
+    elif kind == "ring":
+        width = (sum(g.shape[1] / g.shape[0] for g in glyphs) + 0.3 * (n - 1)) * height
+        ax, ay = width / 2 + rng.uniform(0.3, 0.8) * height, rng.uniform(0.7, 1.2) * height
+        ring = np.zeros((int(2 * ay + 20), int(2 * ax + 20)), np.float32)
+        centre = (ring.shape[1] // 2, ring.shape[0] // 2)
+        cv2.ellipse(
+            ring,
+            centre,
+            (int(ax), int(ay)),
+            rng.uniform(-5, 5),
+            0,
+            360,
+            1.0,
+            int(rng.integers(2, 6)),
+        )
+        at = ((640 - centre[0]) / 1280, (480 - centre[1]) / 960)
+        return photo([[glyphs]], height=height, extra=[(ring, *at)], noise=3, seed=seed), text
+    elif kind == "boxes":
+        side = round(rng.uniform(1.25, 1.6) * height)
+        h = round(height)
+        x0, y0 = (1280 - side * n) // 2, (960 - side) // 2
+        ink = np.zeros((960, 1280), np.float32)
+        for i, g in enumerate(glyphs):
+            gw = max(2, round(g.shape[1] * h / g.shape[0]))
+            room_x, room_y = max(0, side - gw - 8), side - h - 8
+            x = x0 + i * side + 4 + int(rng.uniform(0, room_x))
+            y = y0 + 4 + int(rng.uniform(0, room_y))
+            _paste_max(ink, cv2.resize(g, (gw, h), interpolation=cv2.INTER_LINEAR), x, y)
+        img = np.ones((960, 1280, 3), np.float32) * np.array([244, 242, 236], np.float32)
+        colour = [(90, 90, 90), (150, 110, 60), (40, 40, 40)][int(rng.integers(3))]
+        thick = int(rng.integers(1, 4))
+        for i in range(n):
+            corner = (x0 + (i + 1) * side, y0 + side)
+            cv2.rectangle(img, (x0 + i * side, y0), corner, colour, thick)
+        a = ink[..., None]
+        img = img * (1 - a) + np.array([25, 35, 110], np.float32) * a
+        turn = cv2.getRotationMatrix2D((640, 480), rng.uniform(-5, 5), 1.0)
+        img = cv2.warpAffine(img, turn, (1280, 960), borderMode=cv2.BORDER_REFLECT)
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.2))
+        img = img + rng.normal(0, 3, img.shape)
+    else:
+        raise ValueError(f"unknown scene {kind!r}; choose from {', '.join(SCENES)}")
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=88)
+    return buf.getvalue(), text
 
 
 def _crop(g: np.ndarray) -> np.ndarray:

@@ -200,6 +200,7 @@ BOX_SIDE_WIDTH = 2.5
 # round the writing (a sheet's edge on a dark desk, a drawn ring, a printed box), not a digit.
 # Segmentation used to see only outer outlines, and lost all that such a frame held.
 FRAME_AREA = 4.0
+FRAME_LINE = 0.8  # a frame's rows or columns this full are its straight lines, and go
 BLOB_GIANT = 3.0  # marks taller than this x digit height are not digits (paper edges, drawings)
 MAX_MARKS = 3000  # connected marks considered at all; more is texture, not writing
 MAX_DIGITS = 300  # digits returned; the issue asks for 100+

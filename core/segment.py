@@ -16,7 +16,6 @@ import numpy as np
 
 from core import limits
 from core.clean import Page, components, mark_strength
-from core.normalize import stroke_width
 
 
 @dataclass
@@ -250,7 +249,8 @@ def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def _unframed(mask: np.ndarray, labels: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """`mask` without the frames: each frame's ink goes except what lies well inside its outline,
-    twice as far in as its line is wide: the digits that touch it from within, bar their ends."""
+    farther in than its line is wide (the digits that touch it from within, bar their ends),
+    and but for straight lines right across it (the sides of a row of printed boxes)."""
     out = mask.copy()
     for i in frames:
         own = (labels == i).view(np.uint8)
@@ -258,9 +258,16 @@ def _unframed(mask: np.ndarray, labels: np.ndarray, frames: np.ndarray) -> np.nd
         crop = own[y : y + h, x : x + w]
         outline, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         filled = cv2.drawContours(np.zeros_like(crop), outline, -1, 1, -1)
-        k = 4 * round(stroke_width(crop)) + 3
+        # The line's width where it is widest (a sheet's edge is a soft, uneven band).
+        depth = cv2.distanceTransform(crop, cv2.DIST_L2, 3)
+        width = round(2 * float(np.percentile(depth[crop > 0], 90)))
+        k = 2 * width + 3
         inside = cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        out[y : y + h, x : x + w][(crop > 0) & (inside == 0)] = 0
+        lines = np.zeros(crop.shape, np.uint8)
+        lines[crop.sum(axis=1) >= limits.FRAME_LINE * w, :] = 1
+        lines[:, crop.sum(axis=0) >= limits.FRAME_LINE * h] = 1
+        lines = cv2.dilate(lines, np.ones((2 * width + 1, 2 * width + 1), np.uint8))
+        out[y : y + h, x : x + w][(crop > 0) & ((inside == 0) | (lines > 0))] = 0
     return out
 
 
