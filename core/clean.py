@@ -449,10 +449,10 @@ def _remove_rules(
 
 
 def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndarray:
-    """The short vertical lines that join two horizontal rules: the sides of printed boxes (a
-    form's box for each digit, a table's cells). Straight, as thin as the rules, running from
-    one rule to the next; like rules they come in families. A digit written on ruled paper sits
-    on one line and does not reach the next."""
+    """The short vertical lines that join two horizontal rules: the sides of a row of printed
+    boxes (a form's box for each digit, a table's cells). Straight, as thin as the rules, running
+    from one rule to the next, and evenly spaced along it. A 1 written as tall as the space
+    between two rules is one such line, never a row of them."""
     rest = ((mask > 0) & ~on_rule).astype(np.uint8)
     stats, first = components(rest)
     reach = thickness + 2
@@ -469,12 +469,26 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
         if top.any() and bottom.any():
             sides.append((x, y, w, h, fx, fy))
     out = np.zeros(mask.shape, bool)
-    if len(sides) < 2:
-        return out
-    _, labels = cv2.connectedComponents(rest, connectivity=8)
-    for x, y, w, h, fx, fy in sides:
-        box = labels[y : y + h, x : x + w]
-        out[y : y + h, x : x + w] |= box == labels[fy, fx]
+    rows: list[list[tuple[int, ...]]] = []
+    for side in sorted(sides, key=lambda side: side[1]):  # a row's sides share their ends
+        row = rows[-1] if rows else []
+        if row and abs(side[1] - row[-1][1]) <= reach and abs(side[3] - row[-1][3]) <= reach:
+            row.append(side)
+        else:
+            rows.append([side])
+    labels = None
+    for row in rows:
+        gaps = np.diff(np.sort([side[0] for side in row])).astype(float)
+        if len(row) < limits.BOX_SIDES:
+            continue
+        # Evenly spaced, but a side merged with the digit it touches leaves a double gap.
+        steps = gaps / max(gaps.min(), 1.0)
+        if np.abs(steps - np.round(steps)).max() > limits.BOX_SPACING:
+            continue
+        if labels is None:
+            _, labels = cv2.connectedComponents(rest, connectivity=8)
+        for x, y, w, h, fx, fy in row:
+            out[y : y + h, x : x + w] |= labels[y : y + h, x : x + w] == labels[fy, fx]
     return out
 
 

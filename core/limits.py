@@ -196,6 +196,11 @@ PEEL_KEEP = 0.9
 PEEL_WHOLE = 0.3
 # The sides of printed boxes (clean._box_sides) are at most this x the rules' thickness wide.
 BOX_SIDE_WIDTH = 2.5
+# ... and come BOX_SIDES or more to a row, evenly spaced: every gap a whole number of the
+# narrowest, give or take BOX_SPACING of it. Taken one by one, they removed 1s written from one
+# rule to the next on ruled paper.
+BOX_SIDES = 3
+BOX_SPACING = 0.15
 # A mark holding in one of its holes a digit-sized mark FRAME_AREA x smaller (by box) is a frame
 # round the writing (a sheet's edge on a dark desk, a drawn ring, a printed box), not a digit.
 # Segmentation used to see only outer outlines, and lost all that such a frame held.
