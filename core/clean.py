@@ -478,10 +478,10 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
             rows.append([side])
     labels = None
     for row in rows:
-        gaps = np.diff(np.sort([side[0] for side in row])).astype(float)
         if len(row) < limits.BOX_SIDES:
             continue
         # Evenly spaced, but a side merged with the digit it touches leaves a double gap.
+        gaps = np.diff(np.sort([side[0] for side in row])).astype(float)
         steps = gaps / max(gaps.min(), 1.0)
         if np.abs(steps - np.round(steps)).max() > limits.BOX_SPACING:
             continue
