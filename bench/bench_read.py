@@ -64,12 +64,11 @@ def accuracy(level: str, n: int, x, y, source: str = "mnist") -> dict[str, float
 
 def scene_accuracy(kind: str, n: int, x, y) -> float:
     """Exact-string accuracy on `synth.scene` photos: a sheet on a desk, a ringed number, boxes."""
-    return (
-        sum(
-            read(data).text == text for data, text in (synth.scene(kind, s, x, y) for s in range(n))
-        )
-        / n
-    )
+    ok = 0
+    for seed in range(n):
+        data, text = synth.scene(kind, seed, x, y)
+        ok += read(data).text == text
+    return ok / n
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -94,13 +94,7 @@ def components(mask: np.ndarray, nested: bool = False) -> tuple[np.ndarray, np.n
     """The 8-connected marks of a 0/1 uint8 mask: (x, y, w, h, area) per mark, and the first
     pixel (x, y) of each. Marks inside the holes of others are left out unless `nested`. (OpenCV's
     connectedComponentsWithStats takes ~7 ms on a 1280x960 page; outer contours ~0.2 ms.)"""
-    if nested:  # the top level of a two-level hierarchy: the outer outline of every mark
-        found, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-        contours = (
-            [c for c, h in zip(found, hierarchy[0], strict=True) if h[3] < 0] if found else []
-        )
-    else:
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = _outer_contours(mask, nested)
     stats = np.zeros((len(contours), 5), np.int64)
     first = np.zeros((len(contours), 2), np.int64)
     for i, c in enumerate(contours):
@@ -331,18 +325,19 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     return angle, _best(cols, limits.MAX_SHEAR_DEG, limits.MIN_SHEAR_GAIN), printed
 
 
+def _outer_contours(mask: np.ndarray, nested: bool) -> list[np.ndarray]:
+    """The outer outline of each mark of a 0/1 uint8 mask; with `nested`, also of the marks inside
+    the holes of others (the top level of a two-level contour hierarchy holds them all)."""
+    if not nested:
+        return list(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
+    found, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return [c for c, h in zip(found, hierarchy[0], strict=True) if h[3] < 0] if found else []
+
+
 def _outlines(mask: np.ndarray) -> np.ndarray:
-    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid: the top level of
-    a two-level contour hierarchy holds the outline of every mark, wherever it lies."""
-    contours, hierarchy = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE
-    )
-    if not contours:
-        return np.zeros((0, 4), np.int64)
-    return np.array(
-        [cv2.boundingRect(c) for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0],
-        np.int64,
-    ).reshape(-1, 4)
+    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid."""
+    contours = _outer_contours(mask.astype(np.uint8), nested=True)
+    return np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
 
 
 def _printed(boxes: np.ndarray, page_w: int, page_h: int) -> bool:

@@ -70,8 +70,9 @@ def segment(page: Page) -> Layout:
     at_frame = _at_frame_edge(page, x, y, w, h)
     edge |= at_frame & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
     frames = _frames(x, y, w, h, labels, ids)
-    if frames.any():  # read again without them, and without the writing they touch
-        return segment(replace(page, mask=_unframed(page.mask, labels, ids[frames])))
+    if len(frames):  # read again without them, and without the writing they touch
+        boxes = [(ids[i], x[i], y[i], w[i], h[i]) for i in frames]
+        return segment(replace(page, mask=_unframed(page.mask, labels, boxes)))
     # Marks over half the frame tall are digits only when alone (one digit filling the frame);
     # marks cut by the frame (the desk, a shadow) do not show the size of the digits.
     small = ~edge & ~at_frame & (h < 0.5 * page_h)
@@ -218,44 +219,49 @@ def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
     return out.any(axis=1)
 
 
-def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> list[int]:
     """Which marks hold others in their holes: the edge of a sheet lying on a darker desk, a box
     printed or drawn around the digits. A digit holds no digit-sized mark in its loops."""
-    inner = np.maximum(w, h) >= limits.MIN_DIGIT_PX
+    area = w * h
+    inner = np.flatnonzero(np.maximum(w, h) >= limits.MIN_DIGIT_PX)
+    if not len(inner):
+        return []
+    outer = np.flatnonzero(area >= limits.FRAME_AREA * area[inner].min())
     x1, y1 = x + w, y + h
+    i, j = outer[:, None], inner[None, :]
     inside = (
-        (x[None, :] > x[:, None])
-        & (y[None, :] > y[:, None])
-        & (x1[None, :] < x1[:, None])
-        & (y1[None, :] < y1[:, None])
-        & inner[None, :]
-        & ((w * h)[None, :] * limits.FRAME_AREA <= (w * h)[:, None])
+        (x[j] > x[i])
+        & (y[j] > y[i])
+        & (x1[j] < x1[i])
+        & (y1[j] < y1[i])
+        & (area[j] * limits.FRAME_AREA <= area[i])
     )
-    frames = np.zeros(len(x), bool)
-    for i in np.flatnonzero(inside.any(axis=1)):
+    frames = []
+    for row, i in zip(inside, outer, strict=True):
+        if not row.any():
+            continue
         crop = (labels[y[i] : y1[i], x[i] : x1[i]] == ids[i]).view(np.uint8)
         found, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         holes = [cv2.boundingRect(c) for c, h in zip(found, hierarchy[0], strict=True) if h[3] >= 0]
-        for j in np.flatnonzero(inside[i]):
-            jx, jy = x[j] - x[i], y[j] - y[i]
-            if any(
-                hx <= jx and hy <= jy and jx + w[j] <= hx + hw and jy + h[j] <= hy + hh
-                for hx, hy, hw, hh in holes
-            ):
-                frames[i] = True
-                break
+        if any(
+            hx <= x[j] - x[i]
+            and hy <= y[j] - y[i]
+            and x1[j] - x[i] <= hx + hw
+            and y1[j] - y[i] <= hy + hh
+            for j in inner[row]
+            for hx, hy, hw, hh in holes
+        ):
+            frames.append(int(i))
     return frames
 
 
-def _unframed(mask: np.ndarray, labels: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """`mask` without the frames: each frame's ink goes except what lies well inside its outline,
-    farther in than its line is wide (the digits that touch it from within, bar their ends),
-    and but for straight lines right across it (the sides of a row of printed boxes)."""
+def _unframed(mask: np.ndarray, labels: np.ndarray, boxes: list[tuple[int, ...]]) -> np.ndarray:
+    """`mask` without the frames (label, x, y, w, h): each frame's ink goes except what lies well
+    inside its outline, farther in than its line is wide (the digits that touch it from within,
+    bar their ends), and but for straight lines right across it (a row of printed boxes' sides)."""
     out = mask.copy()
-    for i in frames:
-        own = (labels == i).view(np.uint8)
-        x, y, w, h = cv2.boundingRect(own)
-        crop = own[y : y + h, x : x + w]
+    for label, x, y, w, h in boxes:
+        crop = (labels[y : y + h, x : x + w] == label).view(np.uint8)
         outline, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         filled = cv2.drawContours(np.zeros_like(crop), outline, -1, 1, -1)
         # The line's width where it is widest (a sheet's edge is a soft, uneven band).
