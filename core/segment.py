@@ -268,7 +268,10 @@ def _unframed(mask: np.ndarray, labels: np.ndarray, boxes: list[tuple[int, ...]]
         depth = cv2.distanceTransform(crop, cv2.DIST_L2, 3)
         width = round(2 * float(np.percentile(depth[crop > 0], 90)))
         k = 2 * width + 3
-        inside = cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        # Outside the box is outside the frame. (By default erode takes it as inside, which kept
+        # the flat top and bottom of a ring, and a ringed 1 touching them read as a 7.)
+        inside = cv2.erode(filled, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
         lines = np.zeros(crop.shape, np.uint8)
         lines[crop.sum(axis=1) >= limits.FRAME_LINE * w, :] = 1
         lines[:, crop.sum(axis=0) >= limits.FRAME_LINE * h] = 1
