@@ -11,7 +11,8 @@ MNIST **test** digits from ../shared/data/mnist.npz; the "pen" rows use digits d
 strokes instead, a check that shares nothing with MNIST. The baseline row is what the seed
 notebooks did: the whole single-digit photo resized to 28x28 (inverted when the paper is light)
 and classified. The scene rows (n/3 photos each) are numbers as people also photograph them,
-outside the levels: on a sheet lying on a desk, ringed by hand, in the printed boxes of a form.
+outside the levels: on a sheet lying on a desk, ringed by hand, in the printed boxes of a form,
+with a word or unit written beside it.
 
 Timings are medians, in-process, on whatever share of the CPU this machine gives us (it is
 shared); peak memory is the maximum RSS of a separate `python -m core predict` process.
@@ -63,7 +64,7 @@ def accuracy(level: str, n: int, x, y, source: str = "mnist") -> dict[str, float
 
 
 def scene_accuracy(kind: str, n: int, x, y) -> float:
-    """Exact-string accuracy on `synth.scene` photos: a sheet on a desk, a ringed number, boxes."""
+    """Exact-string accuracy on `synth.scene` photos of one kind (see synth.SCENES)."""
     ok = 0
     for seed in range(n):
         data, text = synth.scene(kind, seed, x, y)

@@ -405,6 +405,57 @@ def pen_digit(v: int, rng, h: int = 64) -> np.ndarray:
     return np.pad(g[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
 
 
+# --- pen-stroke letters, for words written beside a number ------------------------------------
+# Drawn like pen_digit, in the same unit box; lowercase letters stand in its lower 0.6. These are
+# not the Hershey fonts the model's "not a digit" class was trained on (core.nondigits).
+_LETTERS = {
+    "E": [[[0.5, 0], [0, 0], [0, 1], [0.5, 1]], [[0, 0.5], [0.4, 0.5]]],
+    "H": [[[0.05, 0], [0.05, 1]], [[0.55, 0], [0.55, 1]], [[0.05, 0.5], [0.55, 0.5]]],
+    "K": [[[0.05, 0], [0.05, 1]], [[0.55, 0], [0.05, 0.55], [0.55, 1]]],
+    "M": [[[0, 1], [0.05, 0], [0.32, 0.6], [0.6, 0], [0.65, 1]]],
+    "N": [[[0.05, 1], [0.05, 0], [0.55, 1], [0.55, 0]]],
+    "R": [
+        [[0.05, 1], [0.05, 0], [0.3, 0], [0.5, 0.1], [0.5, 0.4], [0.3, 0.5], [0.05, 0.5]],
+        [[0.25, 0.5], [0.55, 1]],
+    ],
+    "U": [[[0.05, 0], [0.05, 0.7], [0.15, 0.95], [0.3, 1], [0.45, 0.95], [0.55, 0.7], [0.55, 0]]],
+    "V": [[[0, 0], [0.3, 1], [0.6, 0]]],
+    "W": [[[0, 0], [0.18, 1], [0.36, 0.3], [0.54, 1], [0.72, 0]]],
+    "X": [[[0, 0], [0.6, 1]], [[0.6, 0], [0, 1]]],
+    "c": [[[0.5, 0.5], [0.3, 0.4], [0.08, 0.5], [0.02, 0.7], [0.08, 0.9], [0.3, 1], [0.5, 0.92]]],
+    "h": [[[0.05, 0], [0.05, 1]], [[0.05, 0.6], [0.25, 0.42], [0.45, 0.5], [0.5, 0.65], [0.5, 1]]],
+    "k": [[[0.05, 0], [0.05, 1]], [[0.45, 0.4], [0.05, 0.72], [0.45, 1]]],
+    "m": [
+        [[0, 1], [0, 0.4]],
+        [[0, 0.55], [0.15, 0.4], [0.3, 0.55], [0.3, 1]],
+        [[0.3, 0.55], [0.45, 0.4], [0.6, 0.55], [0.6, 1]],
+    ],
+    "n": [[[0.05, 1], [0.05, 0.4]], [[0.05, 0.55], [0.25, 0.4], [0.45, 0.55], [0.45, 1]]],
+    "r": [[[0.05, 1], [0.05, 0.4]], [[0.05, 0.6], [0.2, 0.43], [0.4, 0.42]]],
+    "x": [[[0, 0.4], [0.45, 1]], [[0.45, 0.4], [0, 1]]],
+    "w": [[[0, 0.4], [0.14, 1], [0.28, 0.55], [0.42, 1], [0.56, 0.4]]],
+}
+WORDS = ("km", "cm", "mm", "kWh", "EUR", "Nr", "kW", "HK", "MW", "Nm", "kcmx", "VW", "nm")
+
+
+def pen_word(word: str, rng, h: int = 64) -> np.ndarray:
+    """`word` in pen strokes, `h` px from the top of a capital to the baseline. Float 0..1."""
+    width = max(2, int(h * rng.uniform(0.07, 0.12)))
+    slant = rng.uniform(-0.2, 0.1)
+    pad = width + 4
+    advance = [max(p[0] for s in _LETTERS[ch] for p in s) + 0.25 for ch in word]
+    img = np.zeros((h + 2 * pad, int(sum(advance) * h + abs(slant) * h) + 2 * pad), np.uint8)
+    x0 = 0.0
+    for ch, step in zip(word, advance, strict=True):
+        for s in _LETTERS[ch]:
+            p = np.array(s, np.float64) + rng.normal(0, 0.012, (len(s), 2))
+            x = (p[:, 0] + x0 + slant * (1 - p[:, 1]) + max(0.0, -slant)) * h + pad
+            pts = np.stack([x, p[:, 1] * h + pad], axis=1).round().astype(np.int32)
+            cv2.polylines(img, [pts], False, 255, width, cv2.LINE_AA)
+        x0 += step
+    return img.astype(np.float32) / 255.0
+
+
 # --- explicit photos for tests: every condition set by hand -----------------------------------
 def photo(
     lines: list[list[list[np.ndarray]]],
@@ -490,14 +541,16 @@ def photo(
     return buf.getvalue()
 
 
-SCENES = ("desk", "ring", "boxes")
+SCENES = ("desk", "ring", "boxes", "words")
 
 
 def scene(kind: str, seed: int, digits: np.ndarray, labels: np.ndarray) -> tuple[bytes, str]:
     """A JPEG of one number (3-8 digits) as people also photograph it, and its text:
     - desk: on a sheet or sticky note lying on a darker desk, the desk all round it;
     - ring: with a ring drawn round it, touching its digits or not;
-    - boxes: one digit to a box of a printed row of boxes, as on a form, clear of the sides.
+    - boxes: one digit to a box of a printed row of boxes, as on a form, clear of the sides;
+    - words: with a word or unit written before or after it ("Nr", "km", "kWh"), which is
+      not a digit and not part of the text.
     """
     rng = np.random.default_rng([seed, SCENES.index(kind), 7])
     n = int(rng.integers(3, 9))
@@ -558,6 +611,15 @@ def scene(kind: str, seed: int, digits: np.ndarray, labels: np.ndarray) -> tuple
         img = cv2.warpAffine(img, turn, (1280, 960), borderMode=cv2.BORDER_REFLECT)
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.2))
         img = img + rng.normal(0, 3, img.shape)
+    elif kind == "words":
+        h = round(height)
+        word = pen_word(str(rng.choice(WORDS)), rng, h)
+        width = (sum(g.shape[1] / g.shape[0] for g in glyphs) + 0.3 * (n - 1)) * height
+        before = rng.random() < 0.5
+        space = rng.uniform(0.5, 1.0) * height
+        x = 640 - width / 2 - space - word.shape[1] if before else 640 + width / 2 + space
+        y = 480 - height / 2 - (word.shape[0] - h) / 2
+        return photo([[glyphs]], height=height, extra=[(word, x / 1280, y / 960)], seed=seed), text
     else:
         raise ValueError(f"unknown scene {kind!r}; choose from {', '.join(SCENES)}")
     buf = io.BytesIO()

@@ -2,9 +2,11 @@
 
 It takes 28x28 digits from `core.normalize.to_mnist` and returns calibrated probabilities: the
 model's softmax softened or sharpened by the temperature fitted on validation digits at training
-time (read from the `model_card.json` beside the model). The bot calls it from several worker
-threads at once; each thread gets its own LiteRT interpreter, running on one CPU thread, because
-an interpreter is not safe to share.
+time (read from the `model_card.json` beside the model). The model has an eleventh class, "not a
+digit" (core.nondigits); its probability is what the ten digits' probabilities lack of 1.
+
+The bot calls it from several worker threads at once; each thread gets its own LiteRT
+interpreter, running on one CPU thread, because an interpreter is not safe to share.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from core.normalize import SIZE
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits.tflite"
 CARD_NAME = "model_card.json"
 CHUNK = 32  # digits per invoke: larger batches are slower per digit (cache; bench_model.py)
+DIGITS = 10
+# Outputs a model may have: the ten digits, and the shipped model's eleventh class, "not a digit".
+# (The seed network kept in models/seed/ for comparison was trained before that class existed.)
+OUTPUTS = (DIGITS, DIGITS + 1)
 
 
 class Classifier:
@@ -36,22 +42,25 @@ class Classifier:
             raise ModelError(f"cannot read the digit model {self.path}: {e.strerror}") from None
         self.temperature = read_temperature(self.path.with_name(CARD_NAME))
         self._local = threading.local()
-        self._runner()  # fail now, not in a worker thread, if the file is not a model
+        # Load it now, so a file that is not a model fails here, not in a worker thread.
+        self.classes = self._runner().classes
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(n, 10) float32 calibrated probabilities for (n, 28, 28) float32 images in 0..1."""
-        return apply_temperature(self.raw_probabilities(images), self.temperature)
+        """(n, 10) float32 calibrated probabilities of the ten digits for (n, 28, 28) float32
+        images in 0..1. Each row sums to 1 less the probability that the image is no digit."""
+        return digit_probabilities(self.raw_probabilities(images), self.temperature)
 
     def raw_probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(n, 10) float32 softmax outputs of the model itself, without temperature scaling."""
+        """(n, classes) float32 softmax outputs of the model itself, without temperature scaling:
+        the ten digits, then "not a digit" if the model has that class."""
         images = np.asarray(images, dtype=np.float32)
         if len(images) == 0:
-            return np.empty((0, 10), np.float32)
+            return np.empty((0, self.classes), np.float32)
         if images.ndim == 4 and images.shape[-1] == 1:
             images = images[..., 0]
         if images.ndim != 3 or images.shape[1:] != (SIZE, SIZE):
             raise ValueError(f"expected (n, {SIZE}, {SIZE}) images, got shape {images.shape}")
-        out = np.empty((len(images), 10), np.float32)
+        out = np.empty((len(images), self.classes), np.float32)
         for start in range(0, len(images), CHUNK):
             chunk = images[start : start + CHUNK]
             out[start : start + len(chunk)] = self._runner(len(chunk) == CHUNK).run(chunk)
@@ -83,7 +92,12 @@ class _Runner:
         except (ValueError, RuntimeError, IndexError) as e:
             raise ModelError(f"{path} is not a usable TFLite model ({e})") from None
         self.shape = tuple(int(s) for s in inp["shape"][1:])
-        if self.shape not in ((SIZE, SIZE), (SIZE, SIZE, 1)) or tuple(out["shape"][1:]) != (10,):
+        self.classes = int(out["shape"][-1])
+        if (
+            self.shape not in ((SIZE, SIZE), (SIZE, SIZE, 1))
+            or len(out["shape"]) != 2
+            or self.classes not in OUTPUTS
+        ):
             raise ModelError(
                 f"{path} is not a digit model: input {tuple(inp['shape'])}, "
                 f"output {tuple(out['shape'])}"
@@ -111,6 +125,11 @@ def get_classifier() -> Classifier:
         if _shared is None:
             _shared = Classifier()
         return _shared
+
+
+def digit_probabilities(raw: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The ten digits' columns of a model's softmax `raw`, calibrated at `temperature`."""
+    return apply_temperature(raw, temperature)[:, :DIGITS]
 
 
 def read_temperature(card: Path) -> float:

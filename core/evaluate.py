@@ -19,8 +19,16 @@ import numpy as np
 
 from core import data as mnist
 from core import metrics
-from core.classify import CARD_NAME, DEFAULT_MODEL, Classifier, read_temperature
+from core.classify import (
+    CARD_NAME,
+    DEFAULT_MODEL,
+    DIGITS,
+    Classifier,
+    digit_probabilities,
+    read_temperature,
+)
 from core.errors import DigitbotError, ModelError
+from core.nondigits import no_digit
 from core.normalize import to_mnist
 
 ANGLES = (0, 5, 10, 15, 20, 25, 30, 35, 40, 45)  # degrees, for the robustness curve
@@ -75,12 +83,13 @@ def load_model(path: Path) -> tuple[Predict, float]:
     return (lambda x: model.predict(x, batch_size=512, verbose=0)), temperature
 
 
-def summary(probs: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> str:
-    """The figures as text: accuracy, per-class precision/recall, confusion matrix, ECE."""
+def summary(raw: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> str:
+    """The figures as text: accuracy, per-class precision/recall, confusion matrix, ECE, from a
+    model's raw softmax (a digit is read as the likeliest of the ten digits)."""
+    probs, calibrated = digit_probabilities(raw), digit_probabilities(raw, temperature)
     predicted = probs.argmax(axis=1)
     matrix = metrics.confusion_matrix(labels, predicted)
     precision, recall = metrics.precision_recall(matrix)
-    calibrated = metrics.apply_temperature(probs, temperature)
     lines = [
         f"accuracy  {metrics.accuracy(probs, labels):.2%}  "
         f"({int((predicted != labels).sum())} of {len(labels)} wrong)",
@@ -88,6 +97,8 @@ def summary(probs: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> 
         f"{metrics.ece(calibrated, labels):.2%} at temperature {temperature:g}",
         f"NLL       {metrics.nll(probs, labels):.4f} raw, "
         f"{metrics.nll(calibrated, labels):.4f} at temperature {temperature:g}",
+        f"no digit  {int(no_digit(calibrated).sum())} test digits read likelier as "
+        "'not a digit' than as any digit",
         "",
         "digit  precision  recall",
     ]
@@ -110,13 +121,13 @@ def robustness(predict: Predict | Classifier, x: np.ndarray, y: np.ndarray) -> d
     for angle in ANGLES:
         turned = [rotate(d, angle if i % 2 else -angle) for i, d in enumerate(x)]
         images = np.stack([to_mnist(d) for d in turned])
-        rotation.append((angle, metrics.accuracy(predict(images), y)))
+        rotation.append((angle, metrics.accuracy(predict(images)[:, :DIGITS], y)))
     clean = mnist.prepare(x)
     rng = np.random.default_rng(0)
     noise = []
     for std in NOISE:
         noisy = np.clip(clean + rng.normal(0, std, clean.shape).astype(np.float32), 0, 1)
-        noise.append((std, metrics.accuracy(predict(noisy), y)))
+        noise.append((std, metrics.accuracy(predict(noisy)[:, :DIGITS], y)))
     return {"rotation": rotation, "noise": noise}
 
 

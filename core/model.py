@@ -1,8 +1,9 @@
 """The digit classifiers: the default pairs a compact batch-norm CNN with the seed notebooks'
 CNN; each can also be trained alone ("single", "seed").
 
-Every model takes (n, 28, 28) float32 images in 0..1 from `to_mnist`. For training it outputs one
-softmax per network ("head"), each with its own loss, so the two networks of the pair learn
+Every model takes (n, 28, 28) float32 images in 0..1 from `to_mnist`, and tells eleven classes
+apart: the ten digits and "not a digit" (core.nondigits). For training it outputs one softmax per
+network ("head"), each with its own loss, so the two networks of the pair learn
 independently and, being built differently, make different mistakes. `serving` joins the heads
 into the model the bot runs: one softmax, the mean of the heads, so the exported .tflite file
 needs no pre- or post-processing around it.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+from core.nondigits import CLASSES
 
 ARCHS = ("default", "single", "seed")
 # (filters, stride) of the compact network's five 3x3 conv blocks: ~141k parameters, ~11M
@@ -52,7 +55,7 @@ def _compact(inputs: keras.KerasTensor) -> keras.KerasTensor:
         x = layers.ReLU()(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.25)(x)
-    return layers.Dense(10, activation="softmax", name="head_compact")(x)
+    return layers.Dense(CLASSES, activation="softmax", name="head_compact")(x)
 
 
 def _seed(inputs: keras.KerasTensor) -> keras.KerasTensor:
@@ -66,4 +69,4 @@ def _seed(inputs: keras.KerasTensor) -> keras.KerasTensor:
     x = layers.Flatten()(x)
     x = layers.Dense(64, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
-    return layers.Dense(10, activation="softmax", name="head_seed")(x)
+    return layers.Dense(CLASSES, activation="softmax", name="head_seed")(x)

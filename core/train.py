@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from core import data as mnist
+from core import nondigits
 from core.errors import DigitbotError
 
 ARCHS = ("default", "single", "seed")  # as in core.model, which imports Keras
@@ -43,6 +44,7 @@ PATIENCE = 8  # epochs without a better validation loss before stopping early, c
 # half-way, at 34 (99.25 %).
 STOP_FROM = 0.75
 SEED = 1
+NOT_DIGITS = 0.15  # marks that are not digits drawn each epoch, per training digit
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -92,7 +94,7 @@ def train(
     import tensorflow as tf
 
     from core import metrics
-    from core.classify import CARD_NAME, Classifier
+    from core.classify import CARD_NAME, Classifier, digit_probabilities
     from core.evaluate import robustness
     from core.model import build, serving
     from core.report import write_report
@@ -147,10 +149,14 @@ def train(
     new_tflite.write_bytes(tflite)
 
     lite = Classifier(new_tflite)
-    val_probs, test_probs = lite.raw_probabilities(val), lite.raw_probabilities(test)
+    val_raw, test_raw = lite.raw_probabilities(val), lite.raw_probabilities(test)
     keras_probs = model.predict(test[:512], batch_size=256, verbose=0)
-    temperature = metrics.fit_temperature(val_probs, y_val)
-    calibrated = metrics.apply_temperature(test_probs, temperature)
+    temperature = metrics.fit_temperature(val_raw, y_val)
+    val_probs, test_probs = digit_probabilities(val_raw), digit_probabilities(test_raw)
+    calibrated = digit_probabilities(test_raw, temperature)
+    # Marks that are not digits, drawn apart from training.
+    marks = mnist.prepare(nondigits.draw(len(x_val), np.random.default_rng([seed, 1])))
+    marks_probs = digit_probabilities(lite.raw_probabilities(marks), temperature)
     history_dict = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     start = min(int(epochs * STOP_FROM), len(history_dict["val_loss"]) - 1)  # stopping looks here
     best = start + int(np.argmin(history_dict["val_loss"][start:]))
@@ -158,7 +164,8 @@ def train(
         "model": tflite_path.name,
         "arch": arch,
         "input": "(n, 28, 28) float32 in 0..1, each digit from core.normalize.to_mnist",
-        "output": "(n, 10) softmax probabilities; calibrate as softmax(log(p) / temperature)",
+        "output": f"(n, {model.output_shape[-1]}) softmax probabilities: digits 0-9, then "
+        "'not a digit' if there are 11; calibrate as softmax(log(p) / temperature)",
         "test_accuracy": metrics.accuracy(test_probs, data.y_test),
         "validation_accuracy": metrics.accuracy(val_probs, y_val),
         "test_ece": {
@@ -167,10 +174,16 @@ def train(
         },
         "validation_nll": {
             "raw": metrics.nll(val_probs, y_val),
-            "calibrated": metrics.nll(metrics.apply_temperature(val_probs, temperature), y_val),
+            "calibrated": metrics.nll(digit_probabilities(val_raw, temperature), y_val),
         },
         "temperature": temperature,
-        "keras_tflite_max_abs_diff": float(np.abs(keras_probs - test_probs[:512]).max()),
+        "not_a_digit": {
+            "marks": len(marks),
+            "kinds": nondigits.KINDS,
+            "marks_read_as_no_digit": float(nondigits.no_digit(marks_probs).mean()),
+            "test_digits_read_as_no_digit": float(nondigits.no_digit(calibrated).mean()),
+        },
+        "keras_tflite_max_abs_diff": float(np.abs(keras_probs - test_raw[:512]).max()),
         "parameters": int(model.count_params()),
         "file_bytes": {
             tflite_path.name: new_tflite.stat().st_size,
@@ -244,11 +257,14 @@ def MeanOfHeads(model, x_val: np.ndarray, y_val: np.ndarray):  # noqa: N802
 
 
 def Epochs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, heads: int = 1):  # noqa: N802
-    """The augmented training digits, freshly varied and shuffled each epoch (a Keras dataset),
-    with the labels repeated for each of the model's heads."""
+    """The augmented training digits and marks that are not digits (core.nondigits), freshly
+    drawn, varied and shuffled each epoch (a Keras dataset), with the labels repeated for each
+    of the model's heads."""
     import keras
 
     from core.augment import augment_batch
+
+    extra = round(NOT_DIGITS * len(x))
 
     class _Epochs(keras.utils.PyDataset):
         """Epoch k is drawn from a numpy Generator seeded with (seed, k), so it is the same in
@@ -263,15 +279,17 @@ def Epochs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, heads: int 
 
         def _make(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
             rng = np.random.default_rng([seed, epoch])
-            order = rng.permutation(len(x))
-            return augment_batch(x[order], rng), y[order]
+            images = np.concatenate([x, nondigits.draw(extra, rng)])
+            labels = np.concatenate([y, np.full(extra, nondigits.NOT_A_DIGIT, y.dtype)])
+            order = rng.permutation(len(images))
+            return augment_batch(images[order], rng), labels[order]
 
         def preview(self, seed: int) -> np.ndarray:
             """Augmented versions of the first training digits, for the report."""
             return augment_batch(x[:40], np.random.default_rng([seed, 10**6]))
 
         def __len__(self) -> int:
-            return math.ceil(len(x) / batch_size)
+            return math.ceil((len(x) + extra) / batch_size)
 
         def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
             if self._current is None:

@@ -114,3 +114,16 @@ def test_cli_prints_one_line_and_fails(tmp_path, command):
     assert run.returncode != 0
     assert run.stderr.strip() == f"error: data file not found: {missing}"
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_evaluate_prints_the_figures_of_the_shipped_model(tmp_path, mnist_sample, capsys):
+    from core import evaluate
+
+    x, y = mnist_sample
+    data = tmp_path / "mnist.npz"
+    np.savez(data, x_train=x[:100], y_train=y[:100], x_test=x[:500], y_test=y[:500])
+    assert evaluate.main(["--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("accuracy")[1].split("%")[0])
+    assert accuracy >= 99.0 and "ECE" in out and "confusion" in out
+    assert int(out.split("no digit")[1].split()[0]) <= 2  # of 500 test digits

@@ -272,8 +272,12 @@ def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
 
 def test_one_large_soft_digit_is_not_taken_for_a_shadow_band():
     # A benchmark photo (bench/synth.py, single level, seed 42, re-coded at JPEG quality 75): a
-    # blurred marker 1 filling the frame, whose mask is a weak outline spanning the page.
-    check(str(FIXTURES / "big_soft_one.jpg"), "1")
+    # blurred marker 1 filling the frame, whose mask is a weak outline spanning the page. Found
+    # whole, it is one digit as tall as the stroke. (Its blurred, hollow stroke reads as a 1 at
+    # 61 % with the earlier model, as an 8 at 60 % with the current one: flagged either way.)
+    result = read(str(FIXTURES / "big_soft_one.jpg"))
+    assert len(result.digits) == 1 and result.digits[0].box[3] >= 0.5 * result.size[1]
+    assert result.text == "1" or result.digits[0].uncertain
 
 
 def touching(left: np.ndarray, right: np.ndarray, overlap: int) -> np.ndarray:
@@ -336,6 +340,18 @@ def test_stain_and_scribble_are_not_read(glyph):
     result = read(synth.photo(lines(glyph, "581"), extra=[(stain, 0.1, 0.1)]))
     assert result.text == "581"
     assert "Ignored 1 mark that does not look like a digit." in result.warnings
+
+
+@pytest.mark.parametrize("word, before", [("Nm", True), ("km", False), ("kWh", False)])
+def test_a_word_beside_a_number_is_not_read(glyph, word, before):
+    # Pen-stroke letters, not the Hershey fonts the model's "not a digit" class was taught with.
+    text, height = "5081", 60
+    ink = synth.pen_word(word, np.random.default_rng(1), height)
+    width = 4 * 0.75 * height
+    x = 640 - width / 2 - 0.7 * height - ink.shape[1] if before else 640 + width / 2 + 0.7 * height
+    y = 480 - height / 2 - (ink.shape[0] - height) / 2
+    result = check(synth.photo(lines(glyph, text), extra=[(ink, x / 1280, y / 960)]), text)
+    assert any(w.startswith("Ignored") for w in result.warnings)
 
 
 def test_blank_paper_gives_empty_result_and_advice():

@@ -37,6 +37,8 @@ def test_exports_model_card_and_report(run):
     assert card["file_bytes"]["digits.tflite"] == (run / "digits.tflite").stat().st_size
     assert card["parameters"] > 10_000 and "tensorflow" in card["versions"]
     assert card["keras_tflite_max_abs_diff"] < 1e-4
+    assert card["output"].startswith("(n, 11)") and card["not_a_digit"]["marks"] == 40
+    assert 0 <= card["not_a_digit"]["marks_read_as_no_digit"] <= 1
     for name in FILES:
         assert (run / "report" / name).stat().st_size > 5_000
 
@@ -50,6 +52,7 @@ def test_tflite_matches_keras(run, tmp_path, mnist_sample):
     lite = Classifier(tmp_path / "digits.tflite")
     assert lite.temperature == 1.0
     expected = keras.saving.load_model(run / "digits.keras").predict(images, verbose=0)
-    assert np.abs(lite.probabilities(images) - expected).max() < 1e-4
+    assert expected.shape == (300, 11)  # the ten digits, then "not a digit"
+    assert np.abs(lite.probabilities(images) - expected[:, :10]).max() < 1e-4
     with_card = Classifier(run / "digits.tflite")
     assert np.abs(with_card.raw_probabilities(images) - expected).max() < 1e-4
