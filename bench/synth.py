@@ -389,20 +389,23 @@ def pen_digit(v: int, rng, h: int = 64) -> np.ndarray:
     slant = rng.uniform(-0.25, 0.15)
     sx = rng.uniform(0.8, 1.25)
     width = max(2, int(h * rng.uniform(0.07, 0.14)))
-    pad = width + 4
-    canvas_w = int(h * 0.6 * sx + abs(slant) * h) + 2 * pad
-    img = np.zeros((h + 2 * pad, canvas_w), np.uint8)
-    for s in _strokes(v, rng):
-        p = s.copy()
-        p += rng.normal(0, 0.012, p.shape)
-        x = (p[:, 0] * sx + slant * (1 - p[:, 1]) + max(0.0, -slant)) * h + pad
-        y = p[:, 1] * h + pad
-        pts = np.stack([x, y], axis=1).round().astype(np.int32)
-        cv2.polylines(img, [pts], False, 255, width, cv2.LINE_AA)
-    g = img.astype(np.float32) / 255.0
+    g = _pen(_strokes(v, rng), rng, h, width, slant, sx, right=0.6)
     rows = np.flatnonzero(g.max(axis=1) > 0.1)
     cols = np.flatnonzero(g.max(axis=0) > 0.1)
     return np.pad(g[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
+
+
+def _pen(strokes, rng, h: int, width: int, slant: float, sx: float, right: float) -> np.ndarray:
+    """Polylines in the unit box (x 0..`right`, y 0..1 down) drawn `h` px tall with a pen
+    `width` px wide, slanted by `slant`, stretched by `sx` across, each point wobbled. Float."""
+    pad = width + 4
+    img = np.zeros((h + 2 * pad, int(h * right * sx + abs(slant) * h) + 2 * pad), np.uint8)
+    for s in strokes:
+        p = np.array(s, np.float64) + rng.normal(0, 0.012, (len(s), 2))
+        x = (p[:, 0] * sx + slant * (1 - p[:, 1]) + max(0.0, -slant)) * h + pad
+        pts = np.stack([x, p[:, 1] * h + pad], axis=1).round().astype(np.int32)
+        cv2.polylines(img, [pts], False, 255, width, cv2.LINE_AA)
+    return img.astype(np.float32) / 255.0
 
 
 # --- pen-stroke letters, for words written beside a number ------------------------------------
@@ -442,18 +445,11 @@ def pen_word(word: str, rng, h: int = 64) -> np.ndarray:
     """`word` in pen strokes, `h` px from the top of a capital to the baseline. Float 0..1."""
     width = max(2, int(h * rng.uniform(0.07, 0.12)))
     slant = rng.uniform(-0.2, 0.1)
-    pad = width + 4
-    advance = [max(p[0] for s in _LETTERS[ch] for p in s) + 0.25 for ch in word]
-    img = np.zeros((h + 2 * pad, int(sum(advance) * h + abs(slant) * h) + 2 * pad), np.uint8)
-    x0 = 0.0
-    for ch, step in zip(word, advance, strict=True):
-        for s in _LETTERS[ch]:
-            p = np.array(s, np.float64) + rng.normal(0, 0.012, (len(s), 2))
-            x = (p[:, 0] + x0 + slant * (1 - p[:, 1]) + max(0.0, -slant)) * h + pad
-            pts = np.stack([x, p[:, 1] * h + pad], axis=1).round().astype(np.int32)
-            cv2.polylines(img, [pts], False, 255, width, cv2.LINE_AA)
-        x0 += step
-    return img.astype(np.float32) / 255.0
+    strokes, x0 = [], 0.0
+    for ch in word:
+        strokes += [[(x + x0, y) for x, y in s] for s in _LETTERS[ch]]
+        x0 += max(x for s in _LETTERS[ch] for x, _ in s) + 0.25
+    return _pen(strokes, rng, h, width, slant, 1.0, right=x0)
 
 
 # --- explicit photos for tests: every condition set by hand -----------------------------------
