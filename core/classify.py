@@ -25,10 +25,12 @@ from core.normalize import SIZE
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits.tflite"
 CARD_NAME = "model_card.json"
 CHUNK = 32  # digits per invoke: larger batches are slower per digit (cache; bench_model.py)
+# The model's outputs: the ten digits, then "not a digit" (core.nondigits). Models trained before
+# that class existed have only the ten, and are served as well.
 DIGITS = 10
-# Outputs a model may have: the ten digits, and the shipped model's eleventh class, "not a digit".
-# (The seed network kept in models/seed/ for comparison was trained before that class existed.)
-OUTPUTS = (DIGITS, DIGITS + 1)
+NOT_A_DIGIT = DIGITS  # its column
+CLASSES = DIGITS + 1
+OUTPUTS = (DIGITS, CLASSES)
 
 
 class Classifier:

@@ -22,13 +22,11 @@ from core import metrics
 from core.classify import (
     CARD_NAME,
     DEFAULT_MODEL,
-    DIGITS,
     Classifier,
     digit_probabilities,
     read_temperature,
 )
 from core.errors import DigitbotError, ModelError
-from core.nondigits import no_digit
 from core.normalize import to_mnist
 
 ANGLES = (0, 5, 10, 15, 20, 25, 30, 35, 40, 45)  # degrees, for the robustness curve
@@ -97,7 +95,7 @@ def summary(raw: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> st
         f"{metrics.ece(calibrated, labels):.2%} at temperature {temperature:g}",
         f"NLL       {metrics.nll(probs, labels):.4f} raw, "
         f"{metrics.nll(calibrated, labels):.4f} at temperature {temperature:g}",
-        f"no digit  {int(no_digit(calibrated).sum())} test digits read likelier as "
+        f"no digit  {int(metrics.no_digit(calibrated).sum())} test digits read likelier as "
         "'not a digit' than as any digit",
         "",
         "digit  precision  recall",
@@ -121,13 +119,13 @@ def robustness(predict: Predict | Classifier, x: np.ndarray, y: np.ndarray) -> d
     for angle in ANGLES:
         turned = [rotate(d, angle if i % 2 else -angle) for i, d in enumerate(x)]
         images = np.stack([to_mnist(d) for d in turned])
-        rotation.append((angle, metrics.accuracy(predict(images)[:, :DIGITS], y)))
+        rotation.append((angle, metrics.accuracy(digit_probabilities(predict(images)), y)))
     clean = mnist.prepare(x)
     rng = np.random.default_rng(0)
     noise = []
     for std in NOISE:
         noisy = np.clip(clean + rng.normal(0, std, clean.shape).astype(np.float32), 0, 1)
-        noise.append((std, metrics.accuracy(predict(noisy)[:, :DIGITS], y)))
+        noise.append((std, metrics.accuracy(digit_probabilities(predict(noisy)), y)))
     return {"rotation": rotation, "noise": noise}
 
 

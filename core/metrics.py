@@ -45,6 +45,12 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     return float(total / len(labels))
 
 
+def no_digit(probs: np.ndarray) -> np.ndarray:
+    """Which rows of the ten digits' probabilities (core.classify) are read as no digit: where
+    "not a digit", what the ten lack of 1, outweighs every digit."""
+    return 1 - probs.sum(axis=1, dtype=np.float64) > probs.max(axis=1)
+
+
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-likelihood of the labels."""
     return float(-np.log(probs[np.arange(len(labels)), labels] + _EPS).mean())

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from core.nondigits import CLASSES
+from core.classify import CLASSES
 
 ARCHS = ("default", "single", "seed")
 # (filters, stride) of the compact network's five 3x3 conv blocks: ~141k parameters, ~11M

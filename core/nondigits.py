@@ -15,8 +15,6 @@ import numpy as np
 
 from core.normalize import to_mnist
 
-NOT_A_DIGIT = 10  # the class index; the digits are 0-9
-CLASSES = 11
 # Letters and symbols that look like no digit in any common hand. Left out as look-alikes:
 # O o Q D (0), I l i j J t T ! / | ( ) [ ] (1), Z z ? (2), B $ & (8), S s (5), b G (6),
 # A u y Y (4), a d g p P q (9), f r (7).
@@ -55,12 +53,6 @@ def draw(n: int, rng: np.random.Generator) -> np.ndarray:
             ink = _scribble(rng)
         out[i] = np.round(to_mnist(ink) * 255).astype(np.uint8)
     return out
-
-
-def no_digit(probs: np.ndarray) -> np.ndarray:
-    """Which rows of (n, 10) digit probabilities (core.classify) are read as no digit: where
-    "not a digit", what the ten lack of 1, outweighs every digit."""
-    return 1 - probs.sum(axis=1, dtype=np.float64) > probs.max(axis=1)
 
 
 def _text(text: str, rng: np.random.Generator) -> np.ndarray:

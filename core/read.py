@@ -10,7 +10,7 @@ import numpy as np
 from core import limits
 from core.clean import Page, clean
 from core.decode import Photo, decode
-from core.nondigits import no_digit
+from core.metrics import no_digit
 from core.normalize import to_mnist
 from core.result import Digit, Result
 from core.segment import Mark, assign_groups, cut_candidates, segment, union

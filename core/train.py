@@ -180,8 +180,8 @@ def train(
         "not_a_digit": {
             "marks": len(marks),
             "kinds": nondigits.KINDS,
-            "marks_read_as_no_digit": float(nondigits.no_digit(marks_probs).mean()),
-            "test_digits_read_as_no_digit": float(nondigits.no_digit(calibrated).mean()),
+            "marks_read_as_no_digit": float(metrics.no_digit(marks_probs).mean()),
+            "test_digits_read_as_no_digit": float(metrics.no_digit(calibrated).mean()),
         },
         "keras_tflite_max_abs_diff": float(np.abs(keras_probs - test_raw[:512]).max()),
         "parameters": int(model.count_params()),
@@ -263,6 +263,7 @@ def Epochs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, heads: int 
     import keras
 
     from core.augment import augment_batch
+    from core.classify import NOT_A_DIGIT
 
     extra = round(NOT_DIGITS * len(x))
 
@@ -280,7 +281,7 @@ def Epochs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, heads: int 
         def _make(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
             rng = np.random.default_rng([seed, epoch])
             images = np.concatenate([x, nondigits.draw(extra, rng)])
-            labels = np.concatenate([y, np.full(extra, nondigits.NOT_A_DIGIT, y.dtype)])
+            labels = np.concatenate([y, np.full(extra, NOT_A_DIGIT, y.dtype)])
             order = rng.permutation(len(images))
             return augment_batch(images[order], rng), labels[order]
 

@@ -5,6 +5,7 @@ import numpy as np
 from core import nondigits
 from core.classify import get_classifier
 from core.data import prepare
+from core.metrics import no_digit
 
 
 def test_marks_are_reproducible_images_in_mnist_form():
@@ -27,13 +28,13 @@ def test_the_model_reads_marks_as_no_digit_and_digits_as_digits(mnist_sample):
     classifier = get_classifier()
     assert classifier.classes == 11
     marks = classifier.probabilities(prepare(nondigits.draw(400, np.random.default_rng(11))))
-    assert nondigits.no_digit(marks).mean() >= 0.9
+    assert no_digit(marks).mean() >= 0.9
     digits = classifier.probabilities(prepare(x))
-    assert nondigits.no_digit(digits).sum() <= 3
+    assert no_digit(digits).sum() <= 3
     assert (digits.argmax(axis=1) == y).mean() >= 0.99
 
 
 def test_no_digit_needs_the_eleventh_class_to_outweigh_every_digit():
     probs = np.zeros((3, 10), np.float32)
     probs[0, 3], probs[1, 3], probs[2, 3] = 1.0, 0.45, 0.55
-    assert nondigits.no_digit(probs).tolist() == [False, True, False]
+    assert no_digit(probs).tolist() == [False, True, False]
