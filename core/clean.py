@@ -83,8 +83,9 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, Levels, np.ndarray]:
     ink = _flatten(gray, limits.BG_KERNEL_FRACTION)
     levels = _levels(ink)
     mask = _hysteresis(ink, levels.seed, levels.grow)
-    if _hollow(mask, limits.BG_KERNEL_FRACTION):
-        ink = _flatten(gray, limits.BG_KERNEL_BIG)
+    big = _hollow(gray, ink, mask, limits.BG_KERNEL_FRACTION)
+    if big is not None:
+        ink = big
         levels = _levels(ink)
         mask = _hysteresis(ink, levels.seed, levels.grow)
     return ink, levels, mask
@@ -192,18 +193,31 @@ def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:
     return np.clip(ink, 0, 1, out=ink)
 
 
-def _hollow(mask: np.ndarray, fraction: float) -> bool:
-    """Whether the largest mark looks like the outline of a stroke too thick for the closing
-    kernel: its own strokes are then about half the kernel wide."""
+def _hollow(
+    gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, fraction: float
+) -> np.ndarray | None:
+    """The ink map flattened with the big kernel if the largest mark looks like the outline of
+    a stroke too thick for the closing kernel `fraction`, else None. Such a mark's own strokes
+    are about half the kernel wide; or, when blur has frayed the outline into pieces, narrower,
+    but the big kernel then finds far stronger ink under it (the stroke's body)."""
     stats, _ = components(mask)
     if not len(stats):
-        return False
+        return None
     x, y, w, h, _ = stats[int(np.argmax(stats[:, 4]))]
     kernel_px = fraction * max(mask.shape)
     if max(w, h) < 2 * kernel_px:
-        return False
-    width = stroke_width(mask[y : y + h, x : x + w])
-    return width > limits.HOLLOW_STROKE * kernel_px
+        return None
+    own = mask[y : y + h, x : x + w]
+    width = stroke_width(own) / kernel_px
+    if width < limits.HOLLOW_FRAYED:
+        return None
+    big = _flatten(gray, limits.BG_KERNEL_BIG)
+    if width > limits.HOLLOW_STROKE:
+        return big
+    inside = own > 0
+    before = np.percentile(ink[y : y + h, x : x + w][inside], 90)
+    after = np.percentile(big[y : y + h, x : x + w][inside], 90)
+    return big if after >= limits.HOLLOW_GAIN * before else None
 
 
 def _levels(ink: np.ndarray) -> Levels:
