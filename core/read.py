@@ -84,8 +84,9 @@ def _probabilities(images: np.ndarray) -> np.ndarray:
 
 def _relative(probs: np.ndarray) -> np.ndarray:
     """The digits' probabilities relative to each other (rows summing to 1), setting aside the
-    model's doubt that the mark is a digit at all: what the pipeline's choices between readings
-    (join, split, keep) were tuned on."""
+    model's doubt that the mark is a digit at all. The keep rule's floor (NOT_A_DIGIT_BELOW) is
+    on these; that doubt has a rule of its own there. Joins and splits weigh the doubt itself:
+    a piece that is no digit is not a sure half of a pair."""
     return probs / np.maximum(probs.sum(axis=-1, keepdims=True), 1e-12)
 
 
@@ -115,14 +116,13 @@ def _join_broken(
 ) -> tuple[list[Mark], np.ndarray]:
     """Join neighbours on a line that read as one digit: a digit broken by a vertical gap (an
     open 4, a 0 whose sides do not meet) whose halves are too whole for core.segment to join."""
-    rel = _relative(probs)
     pairs = []
     for i in range(len(marks) - 1):
         a, b = marks[i], marks[i + 1]
         gap = b.x - (a.x + a.w)
         width = max(a.x + a.w, b.x + b.w) - min(a.x, b.x)
         tall = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
-        widest = limits.JOIN_PIECE_WIDTH if _unsure(rel, i) else limits.JOIN_WIDTH
+        widest = limits.JOIN_PIECE_WIDTH if _unsure(probs, i) else limits.JOIN_WIDTH
         near = gap <= limits.JOIN_GAP * height and width <= widest * max(height, tall)
         if a.line == b.line and near:
             pairs.append(i)
@@ -130,21 +130,20 @@ def _join_broken(
         return marks, probs
     joined = [union(marks[i], marks[i + 1]) for i in pairs]
     jp = _classify(page, joined)
-    jrel = _relative(jp)
     usual_w = _usual_width(marks, height)
     take = {}  # first mark of a pair joined -> its index in `joined`; pairs may not overlap
     for k, i in enumerate(pairs):
-        value, sure = int(jrel[k].argmax()), float(jrel[k].max())
+        value, sure = int(jp[k].argmax()), float(jp[k].max())
         # A part that is already that digit, and as wide as one, has a separate neighbour (an
         # "8" with a "1" written close to it), not a missing half.
         whole = any(
-            int(rel[j].argmax()) == value and marks[j].w >= limits.JOIN_WHOLE * usual_w
+            int(probs[j].argmax()) == value and marks[j].w >= limits.JOIN_WHOLE * usual_w
             for j in (i, i + 1)
         )
         # A piece the model cannot read, beside a digit that reads the same with it, is part of
         # that digit (a 5 whose tail came apart), even a wide one.
-        surer = rel[i] if rel[i].max() >= rel[i + 1].max() else rel[i + 1]
-        absorbed = _unsure(rel, i) and int(surer.argmax()) == value
+        surer = probs[i] if probs[i].max() >= probs[i + 1].max() else probs[i + 1]
+        absorbed = _unsure(probs, i) and int(surer.argmax()) == value
         joins = absorbed or (value != 1 and not whole)
         if sure >= limits.JOIN_SURE and joins and i - 1 not in take:
             take[i] = k
@@ -192,8 +191,7 @@ def _classify_and_split(
                     trials.append((i, left, right, parts))
         if not trials:
             break
-        tp_all = _classify(page, [t[1] for t in trials] + [t[2] for t in trials])
-        tp, rel = _relative(tp_all), _relative(probs)
+        tp = _classify(page, [t[1] for t in trials] + [t[2] for t in trials])
         n = len(trials)
         best: dict[int, tuple[float, int]] = {}
         for k, (i, _, _, parts) in enumerate(trials):
@@ -203,7 +201,7 @@ def _classify_and_split(
         replaced: dict[int, list[tuple[Mark, np.ndarray]]] = {}
         for i, (score, k) in best.items():
             m = marks[i]
-            whole = float(rel[i].max())
+            whole = float(probs[i].max())
             aspect = m.w / m.h
             two_wide = m.w >= limits.PAIR_WIDTH * usual_w and aspect >= 1.2
             sure = whole >= limits.KEEP_WHOLE_SURE or (whole >= limits.KEEP_WHOLE and not two_wide)
@@ -211,15 +209,15 @@ def _classify_and_split(
             # Two digits of a pair read at least as surely as the pair read as one: split, however
             # sure the one reading is (the model reads some pairs as one digit at 99.9 %).
             pair = parts == 2 and _pair(m, left, right, usual_w)
-            if pair and max(_doubt(tp[k]), _doubt(tp[n + k])) <= _doubt(rel[i]):
-                replaced[i] = [(left, tp_all[k]), (right, tp_all[n + k])]
+            if pair and max(_doubt(tp[k]), _doubt(tp[n + k])) <= _doubt(probs[i]):
+                replaced[i] = [(left, tp[k]), (right, tp[n + k])]
                 continue
             if sure and aspect < limits.KEEP_WHOLE_RATIO:
                 continue
             if (two_wide and score >= max(0.5, whole - 0.05)) or score >= max(
                 whole + limits.SPLIT_MIN_GAIN, 0.6
             ):
-                replaced[i] = [(left, tp_all[k]), (right, tp_all[n + k])]
+                replaced[i] = [(left, tp[k]), (right, tp[n + k])]
         if not replaced:
             break
         new_marks, new_probs = [], []
@@ -243,9 +241,11 @@ def _pair(m: Mark, left: Mark, right: Mark, usual_w: float) -> bool:
 
 
 def _doubt(p: np.ndarray) -> float:
-    """How unsure a reading is: the probability of the other classes, summed (precise where one
-    minus the top probability is lost to rounding), but no less than limits.DOUBT_FLOOR."""
-    return max(float(np.sort(p)[:-1].sum()), limits.DOUBT_FLOOR)
+    """How unsure a reading is: the probability of the other digits, summed, plus the model's
+    doubt that the mark is a digit at all (precise where one minus the top probability is lost
+    to rounding), but no less than limits.DOUBT_FLOOR."""
+    p = p.astype(np.float64)
+    return max(float(np.sort(p)[:-1].sum()) + max(0.0, 1.0 - float(p.sum())), limits.DOUBT_FLOOR)
 
 
 def _usual_width(marks: list[Mark], height: float) -> float:
