@@ -49,6 +49,7 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
             f"{limits.MAX_DIGITS} were read."
         )
         marks, probs = marks[: limits.MAX_DIGITS], probs[: limits.MAX_DIGITS]
+    probs = _reread_unsure(page, marks, probs)
     _renumber_lines(marks)
     assign_groups(marks)
 
@@ -90,10 +91,9 @@ def _relative(probs: np.ndarray) -> np.ndarray:
     return probs / np.maximum(probs.sum(axis=-1, keepdims=True), 1e-12)
 
 
-def _ink(page: Page, mark: Mark) -> np.ndarray:
-    """Soft ink map (0..1) of one mark: the page's ink under the mark's slightly widened mask, so
-    anti-aliased edges survive and neighbouring marks do not leak in."""
-    pad = limits.INK_PAD
+def _ink(page: Page, mark: Mark, pad: int = limits.INK_PAD) -> np.ndarray:
+    """Soft ink map (0..1) of one mark: the page's ink under the mark's mask widened by `pad`
+    pixels, so anti-aliased edges survive and neighbouring marks do not leak in."""
     h, w = page.ink.shape
     x0, y0 = max(0, mark.x - pad), max(0, mark.y - pad)
     x1, y1 = min(w, mark.x + mark.w + pad), min(h, mark.y + mark.h + pad)
@@ -107,8 +107,21 @@ def _ink(page: Page, mark: Mark) -> np.ndarray:
     return np.clip(ink / max(strength, 1e-3), 0, 1)
 
 
-def _classify(page: Page, marks: list[Mark]) -> np.ndarray:
-    return _probabilities(np.stack([to_mnist(_ink(page, m)) for m in marks]) if marks else [])
+def _classify(page: Page, marks: list[Mark], pad: int = limits.INK_PAD) -> np.ndarray:
+    return _probabilities(np.stack([to_mnist(_ink(page, m, pad)) for m in marks]) if marks else [])
+
+
+def _reread_unsure(page: Page, marks: list[Mark], probs: np.ndarray) -> np.ndarray:
+    """Probabilities with each uncertain digit's reading averaged with a second one taken with a
+    wider margin of ink round its mask: faint stretches of its strokes that fell below the
+    mask's threshold (the lighter half of a 3) are then seen too."""
+    unsure = [i for i in range(len(marks)) if probs[i].max() < limits.UNCERTAIN_BELOW]
+    if not unsure:
+        return probs
+    probs = probs.copy()
+    wide = _classify(page, [marks[i] for i in unsure], limits.INK_PAD_UNSURE)
+    probs[unsure] = (probs[unsure] + wide) / 2
+    return probs
 
 
 def _join_broken(
