@@ -83,7 +83,7 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, Levels, np.ndarray]:
     ink = _flatten(gray, limits.BG_KERNEL_FRACTION)
     levels = _levels(ink)
     mask = _hysteresis(ink, levels.seed, levels.grow)
-    big = _hollow(gray, ink, mask, limits.BG_KERNEL_FRACTION)
+    big = _big_kernel_if_hollow(gray, ink, mask, limits.BG_KERNEL_FRACTION)
     if big is not None:
         ink = big
         levels = _levels(ink)
@@ -193,7 +193,7 @@ def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:
     return np.clip(ink, 0, 1, out=ink)
 
 
-def _hollow(
+def _big_kernel_if_hollow(
     gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, fraction: float
 ) -> np.ndarray | None:
     """The ink map flattened with the big kernel if the largest mark looks like the outline of
