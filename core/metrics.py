@@ -45,10 +45,16 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     return float(total / len(labels))
 
 
+def not_a_digit(probs: np.ndarray) -> np.ndarray:
+    """The probability of "not a digit" for rows of the ten digits' probabilities
+    (core.classify): what the ten lack of 1 (float64, so small doubts survive rounding)."""
+    return np.maximum(1 - probs.sum(axis=-1, dtype=np.float64), 0.0)
+
+
 def no_digit(probs: np.ndarray) -> np.ndarray:
-    """Which rows of the ten digits' probabilities (core.classify) are read as no digit: where
-    "not a digit", what the ten lack of 1, outweighs every digit."""
-    return 1 - probs.sum(axis=1, dtype=np.float64) > probs.max(axis=1)
+    """Which rows of the ten digits' probabilities are read as no digit: where "not a digit"
+    outweighs every digit."""
+    return not_a_digit(probs) > probs.max(axis=1)
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:

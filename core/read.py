@@ -10,7 +10,7 @@ import numpy as np
 from core import limits
 from core.clean import Page, clean
 from core.decode import Photo, decode
-from core.metrics import no_digit
+from core.metrics import no_digit, not_a_digit
 from core.normalize import to_mnist
 from core.result import Digit, Result
 from core.segment import Mark, assign_groups, cut_candidates, segment, union
@@ -257,8 +257,8 @@ def _doubt(p: np.ndarray) -> float:
     """How unsure a reading is: the probability of the other digits, summed, plus the model's
     doubt that the mark is a digit at all (precise where one minus the top probability is lost
     to rounding), but no less than limits.DOUBT_FLOOR."""
-    p = p.astype(np.float64)
-    return max(float(np.sort(p)[:-1].sum()) + max(0.0, 1.0 - float(p.sum())), limits.DOUBT_FLOOR)
+    others = float(np.sort(p.astype(np.float64))[:-1].sum())
+    return max(others + float(not_a_digit(p)), limits.DOUBT_FLOOR)
 
 
 def _usual_width(marks: list[Mark], height: float) -> float:
