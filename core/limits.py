@@ -150,6 +150,9 @@ FAINT_MAX_HEIGHT = 1.3
 # come in numbers, a faint 1 alone. Faint marks must be read with at least FAINT_SURE.
 FAINT_BAR = 0.35
 FAINT_SURE = 0.8
+# Pieces of a faint mark at most 2 x FAINT_JOIN x digit height apart are one mark: a faint
+# stroke breaks where it is faintest.
+FAINT_JOIN = 0.05
 LINE_OVERLAP = 0.4  # a mark joins a text line when it shares this much of its height with it
 GROUP_GAP = 0.8  # a gap wider than this x digit height starts a new group (a space in text)
 GROUP_GAP_MAX = 1.6  # ... and one wider than this always does

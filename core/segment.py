@@ -151,24 +151,35 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         known = cv2.dilate(known_page[y0:y1, x0:x1], np.ones((5, 5), np.uint8))
         # (Labels without stats, and outlines for the few new marks: ~6x faster than OpenCV's
         # connected components with stats over the whole band.)
-        n, labels = cv2.connectedComponents((ink > grow).astype(np.uint8), connectivity=8)
+        grown = (ink > grow).astype(np.uint8)
+        _, labels = cv2.connectedComponents(grown, connectivity=8)
         bh, bw = ink.shape
         across = np.intersect1d(labels[0], labels[-1])
         along = np.intersect1d(labels[:, bw // 5], labels[:, bw - 1 - bw // 5])
         if across.max(initial=0) or along.max(initial=0):
             continue  # printed lines or a shadow's edge show at these thresholds: no telling
+        # A faint stroke breaks where it is faintest: pieces this close are one mark.
+        reach = max(1, round(limits.FAINT_JOIN * height))
+        near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        n, labels = cv2.connectedComponents(cv2.dilate(grown, near), connectivity=8)
         new = np.zeros(n, np.uint8)
         new[labels[ink > seed]] = 1
         new[labels[known > 0]] = 0
         new[0] = 0
-        stats, first = components(np.take(new, labels))
+        groups = np.take(new, labels)
+        stats, _ = components(groups & grown)
         ws, hs = stats[:, 2], stats[:, 3]
         bars = (hs >= 0.4 * height) & (ws < limits.FAINT_BAR * hs)
         bars |= (ws >= 0.4 * height) & (hs < limits.FAINT_BAR * ws)
         if bars.sum() > 1:
             continue  # straight bars in numbers: pieces of a grid too faint to be removed
-        for (x, y, w, h, _), (fx, fy) in zip(stats.tolist(), first.tolist(), strict=True):
-            i = labels[fy, fx]
+        for (x, y, w, h, _), (fx, fy) in zip(*components(groups), strict=True):
+            box = (slice(y, y + h), slice(x, x + w))
+            own = (labels[box] == labels[fy, fx]) & (grown[box] > 0)
+            rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
+            x, y = x + int(cols[0]), y + int(rows[0])
+            own = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            h, w = own.shape
             if x == 0 or y == 0 or x + w == bw or y + h == bh:
                 continue  # runs out of the search band: a shadow's edge, a line, a drawing
             if not (limits.FAINT_MIN_HEIGHT * height <= h <= limits.FAINT_MAX_HEIGHT * height):
@@ -180,7 +191,7 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue  # not in line with the digits beside it
             if any(min(gx0 + w, m.x + m.w) - max(gx0, m.x) > 0 for m in line):
                 continue
-            crop = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
+            crop = own.astype(np.uint8)
             if _not_a_digit(crop, w, h, height, ink[y : y + h, x : x + w]):
                 continue
             if _at_frame_edge(page, *(np.array([v]) for v in (gx0, gy0, w, h)))[0]:

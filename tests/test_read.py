@@ -229,6 +229,13 @@ def test_a_lightly_written_digit_among_dark_ones_is_read(glyph):
     check(synth.photo(layout, height=60, noise=2), "40168")
 
 
+def test_a_faint_digit_broken_in_two_is_read():
+    # A tuning photo (bench/synth.py, hard level, seed 1093, re-coded at JPEG quality 50): the
+    # 2 of "823816" is faint and a skipping pen cut it in two. Only its lower half reaches the
+    # faint seed threshold; alone, that half is too short for a digit.
+    check(str(FIXTURES / "faint_two.jpg"), "1712 0059\n20\n823816 727")
+
+
 def test_dark_grid_cells_are_not_taken_for_faint_digits():
     # A synthesizer photo (bench/synth.py, medium level, seed 1193, re-coded at JPEG quality
     # 60): dark grey squares under a shadow. Looked at below the mask's thresholds, the
