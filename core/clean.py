@@ -349,18 +349,28 @@ def _outer_contours(mask: np.ndarray, nested: bool) -> list[np.ndarray]:
 
 
 def _outlines(mask: np.ndarray) -> np.ndarray:
-    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid."""
-    contours = _outer_contours(mask.astype(np.uint8), nested=True)
-    return np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
+    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid, and how many holes
+    each mark has: (n, 5)."""
+    found, hierarchy = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not found:
+        return np.zeros((0, 5), np.int64)
+    parents = hierarchy[0][:, 3]
+    holes = np.bincount(parents[parents >= 0], minlength=len(found))
+    top = np.flatnonzero(parents < 0)
+    return np.array([[*cv2.boundingRect(found[i]), holes[i]] for i in top], np.int64)
 
 
 def _printed(boxes: np.ndarray, page_w: int, page_h: int) -> bool:
-    """Whether marks (boxes) include printed rules: a family of long thin lines (at up to ~24 deg,
-    so their boxes are up to 0.45 as tall as wide), or a grid that spans the page as one mark.
+    """Whether marks (boxes and holes, from _outlines) include printed rules: a family of long
+    thin lines (at up to ~24 deg, so their boxes are up to 0.45 as tall as wide), or a grid that
+    spans the page as one mark, holding many cells (the outline of a hard shadow spans it too).
     One long line alone is more often the edge of the paper, at any angle."""
-    sw, sh = boxes[:, 2], boxes[:, 3]
+    sw, sh, holes = boxes[:, 2], boxes[:, 3], boxes[:, 4]
     long_lines = (sw > limits.LINE_MIN_FRACTION * page_w) & (sh < 0.45 * sw)
-    return bool(long_lines.sum() >= 2 or ((sw > 0.6 * page_w) & (sh > 0.6 * page_h)).any())
+    grid = (sw > 0.6 * page_w) & (sh > 0.6 * page_h) & (holes >= limits.GRID_CELLS)
+    return bool(long_lines.sum() >= 2 or grid.any())
 
 
 def _neighbour_angle(boxes: np.ndarray, factor: int, page_h: int) -> float:

@@ -97,6 +97,11 @@ LINE_MIN_FRACTION = 0.25
 # ... and no thicker than this fraction of the longer side (1 % ~ 13 px at 1280 px; printed rules
 # are 1-4 px, a marker "1" filling the frame is ~50 px).
 LINE_MAX_THICKNESS = 0.01
+# A mark spanning the page is a grid when it has this many holes (cells). Squared paper found as
+# one mark had 167-1648 on 600 medium and hard tuning photos; the outline of a hard shadow,
+# which spans the page as well, 1-44 (crossed by ruled lines), and was taken for a grid: the
+# page's rotation was then measured on the shadow's edges and the digits were read unrotated.
+GRID_CELLS = 100
 # Tilts (degrees) at which printed lines are looked for once the page is level: perspective
 # leaves each line of a page a little off level, by up to ~4 deg at the corners of a photo
 # taken 0.04 of the frame askew (our hard test photos). Steps of 4/3 deg keep every line within

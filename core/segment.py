@@ -64,10 +64,11 @@ def segment(page: Page) -> Layout:
     x, y, w, h, area = (s[:, i].astype(np.int64) for i in range(5))
     page_h, page_w = page.mask.shape
 
-    # Paper edges: marks running along most of the frame; and marks cut off by the frame.
-    edge = (h > 0.85 * page_h) | (w > 0.85 * page_w)
+    # Paper edges: marks running along most of the frame, thin or cut by it (a digit filling
+    # the frame may be as wide); and marks cut off by the frame.
     thin = (w < 0.15 * h) | (h < 0.15 * w)
     at_frame = _at_frame_edge(page, x, y, w, h)
+    edge = ((h > 0.85 * page_h) | (w > 0.85 * page_w)) & (thin | at_frame)
     edge |= at_frame & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
     frames = _frames(x, y, w, h, labels, ids)
     if len(frames):  # read again without them, and without the writing they touch

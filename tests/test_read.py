@@ -277,6 +277,14 @@ def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
     check(shadowed(data, [(500, 300), (800, 600), (200, 600)], 0.4, 4), "8182")
 
 
+def test_a_rotated_line_under_a_large_shadow_is_straightened():
+    # A tuning photo (bench/synth.py, hard level, seed 1065, re-coded at JPEG quality 50): one
+    # line written at 14 deg, a shadow's outline spanning the page, a strip of desk along its
+    # foot. The outline was taken for a grid and the page's rotation measured on the strip: 0 deg,
+    # and the line read as four ("01", "686", "51545", "0").
+    check(str(FIXTURES / "shadow_rotated.jpg"), "051545 686 01")
+
+
 @pytest.mark.parametrize(
     "name, text",
     [
