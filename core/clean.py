@@ -308,7 +308,10 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     if not strong:  # (with a grid, every digit may be joined to it: no marks left)
         if not len(heights):
             return 0.0, 0.0, printed
-        tall = (heights >= max(limits.MIN_DIGIT_PX / factor, 0.3 * heights.max())).sum()
+        # Digit-sized: not specks, measured against the taller marks but not the tallest (the
+        # pieces of a shadow's outline).
+        least = max(limits.MIN_DIGIT_PX / factor, 0.3 * np.percentile(heights, 90))
+        tall = (heights >= least).sum()
         if tall < limits.MIN_SKEW_MARKS:
             return 0.0, 0.0, printed
     if len(ys) > 20000:
