@@ -165,8 +165,6 @@ GROUP_GAP_MAX = 1.6  # ... and one wider than this always does
 WIDE_RATIO = 1.05
 LOOP_CUT_RATIO = 1.8  # marks narrower than this x height are not cut where a column crosses
 # two strokes: that opens a loop of one digit; two touching digits meet in a single stroke
-# (unless the mark is PAIR_WIDTH x as wide as the usual digit: a 2 whose tail runs under the
-# next digit touches it in two strokes)
 SPLIT_MIN_GAIN = 0.15  # a split must raise the lower of the digit confidences by this much,
 # A mark up to KEEP_WHOLE_RATIO x as wide as tall that the model reads as one digit this surely
 # stays whole unless it is PAIR_WIDTH x as wide as the usual digit: 7 % of MNIST test digits are

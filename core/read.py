@@ -197,8 +197,7 @@ def _classify_and_split(
             m = marks[i]
             parts = max(2, round(m.w / (0.75 * m.h)))
             for c in cut_candidates(m.mask, parts):
-                narrow = m.w < limits.LOOP_CUT_RATIO * m.h and m.w < limits.PAIR_WIDTH * usual_w
-                if _crossings(m.mask[:, c]) > 1 and narrow:
+                if _crossings(m.mask[:, c]) > 1 and m.w < limits.LOOP_CUT_RATIO * m.h:
                     continue  # the cut would open a loop (a 0, 6, 8 or 9), not part two digits
                 left, right = _sub(m, 0, c), _sub(m, c, m.w)
                 if left is not None and right is not None:

@@ -354,14 +354,6 @@ def test_an_uncertain_digit_is_read_again_with_more_of_its_faint_ink():
     assert [d.value for d in result.digits if d.uncertain] == [3]
 
 
-def test_two_touching_digits_meeting_in_two_strokes_are_split():
-    # A tuning photo (bench/synth.py, hard level, seed 1240, its lower left part, re-coded at
-    # JPEG quality 50): the tail of the first 2 of "221" runs under the second. Every cut between
-    # them crosses two strokes, as a cut through one digit's loop does, and the pair reads as
-    # one 2 at 99.9 %; but it is nearly twice as wide as the page's usual digit.
-    check(str(FIXTURES / "touching_twos.jpg"), "7 041\n221 04\n84 920303")
-
-
 def test_a_chalk_nine_with_its_loop_apart_is_one_digit():
     # A benchmark photo (bench/synth.py, hard level, tuning seed 1124, re-coded at JPEG quality
     # 50): the loop of the 9 is a dot-sized piece beside its stem, not over it.
