@@ -79,7 +79,6 @@ def segment(page: Page) -> Layout:
     small = ~edge & ~at_frame & (h < 0.5 * page_h)
     if (h[small] >= limits.MIN_DIGIT_PX).sum() < 3:
         small = ~edge
-    small &= ~_weak(page, labels, ids, x, y, w, h, small & (h >= limits.MIN_DIGIT_PX))
     height = _digit_height(h[small], w[small], area[small])
     if height == 0:
         return Layout([], notes=notes)
@@ -113,28 +112,6 @@ def segment(page: Page) -> Layout:
         marks = _reading_order(marks + faint)
     marks = _join_side_pieces(marks, height)
     return Layout(marks, height, ignored, notes)
-
-
-def _weak(page: Page, labels, ids, x, y, w, h, among: np.ndarray) -> np.ndarray:
-    """Which marks `among` are far weaker than the page's usual mark (SHADE_INK): the soft
-    corners of a hard shadow, left by flattening, which can set the digit height (a few marks
-    several times as tall as the digits make the digits specks). Only when there are at least
-    three marks to compare."""
-    weak = np.zeros(len(x), bool)
-    index = np.flatnonzero(among)
-    if len(index) < 3:
-        return weak
-    strength = np.array(
-        [
-            mark_strength(
-                page.ink[y[i] : y[i] + h[i], x[i] : x[i] + w[i]],
-                labels[y[i] : y[i] + h[i], x[i] : x[i] + w[i]] == ids[i],
-            )
-            for i in index
-        ]
-    )
-    weak[index] = strength < limits.SHADE_INK * float(np.median(strength))
-    return weak
 
 
 def _shading(page: Page, marks: list[Mark], height: float) -> set[int]:

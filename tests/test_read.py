@@ -269,16 +269,6 @@ def test_the_soft_corners_of_a_hard_shadow_are_not_read(glyph):
     assert any(w.startswith("Ignored ") for w in result.warnings)
 
 
-def test_the_corners_of_a_large_shadow_do_not_set_the_digit_height(glyph):
-    # Small digits under a four-cornered shadow: after flattening, its corners are four weak
-    # marks six times as tall as the digits. They set the digit height, the digits were dropped
-    # as specks, and two corners read as 7s.
-    text = "4071 2389\n5168"
-    data = synth.photo(lines(glyph, text), height=24, angle=12, noise=2)
-    corners = [(100, 60), (1200, 200), (900, 900), (150, 800)]
-    check(shadowed(data, corners, 0.4, 4), text)
-
-
 def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
     # The same triangle with a sharp edge crossing the 8 and the 2: after flattening, the dark
     # side of the edge is a faint band that the ink mask grows into from the digits, making the
