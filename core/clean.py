@@ -344,25 +344,28 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
 
 def _outer_contours(mask: np.ndarray, nested: bool) -> list[np.ndarray]:
     """The outer outline of each mark of a 0/1 uint8 mask; with `nested`, also of the marks inside
-    the holes of others (the top level of a two-level contour hierarchy holds them all)."""
+    the holes of others."""
     if not nested:
         return list(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
+    found, parents = _two_levels(mask)
+    return [found[i] for i in np.flatnonzero(parents < 0)]
+
+
+def _two_levels(mask: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The outlines of a 0/1 uint8 mask's marks and of their holes, and the parent of each: -1
+    for a mark (the top level of a two-level hierarchy holds every mark, also those inside the
+    holes of others), the index of its mark for a hole."""
     found, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    return [c for c, h in zip(found, hierarchy[0], strict=True) if h[3] < 0] if found else []
+    return list(found), (hierarchy[0][:, 3] if found else np.zeros(0, np.int64))
 
 
 def _outlines(mask: np.ndarray) -> np.ndarray:
     """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid, and how many holes
     each mark has: (n, 5)."""
-    found, hierarchy = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE
-    )
-    if not found:
-        return np.zeros((0, 5), np.int64)
-    parents = hierarchy[0][:, 3]
+    found, parents = _two_levels(mask.astype(np.uint8))
     holes = np.bincount(parents[parents >= 0], minlength=len(found))
-    top = np.flatnonzero(parents < 0)
-    return np.array([[*cv2.boundingRect(found[i]), holes[i]] for i in top], np.int64)
+    boxes = [[*cv2.boundingRect(found[i]), holes[i]] for i in np.flatnonzero(parents < 0)]
+    return np.array(boxes, np.int64).reshape(-1, 5)
 
 
 def _printed(boxes: np.ndarray, page_w: int, page_h: int) -> bool:
