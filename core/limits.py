@@ -197,6 +197,13 @@ STAIN_CORE = 0.5
 # more often touching digits in lighter ink.)
 SHADE_INK = 0.8
 SHADE_SIZE = 1.3
+# A mark weaker than SHADE_INK x the usual is followed again down to GROW_OF_STRENGTH x its own
+# strength (not below the paper's noise), up to REGROW_REACH x digit height round its box, and
+# keeps what that finds when it adds at least REGROW_MIN x digit height to its height or width:
+# a faint stroke, not the blurred rim of its ink (0.05 let the rims move group spaces: one
+# medium tuning photo lost; 0.2 missed a hard one).
+REGROW_REACH = 0.4
+REGROW_MIN = 0.1
 # A mark spanning over SHADE_SPAN of the page whose median ink is under PEEL_WEAK x the page's
 # ink strength is mostly shading (the faint band along a hard shadow's edge: 0.28-0.41 of it on
 # test photos). Only what of it reaches PEEL x that strength is kept, and of that only the

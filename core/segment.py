@@ -104,8 +104,11 @@ def segment(page: Page) -> Layout:
             ignored += 1
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
-    shading = _shading(page, marks, height)
+    strength = [mark_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
+    usual = float(np.median(strength)) if marks else 0.0
+    shading = _shading(marks, strength, usual, height)
     ignored += len(shading)
+    marks = _regrow_weak(page, marks, strength, usual, height)
     marks = _reading_order([m for i, m in enumerate(marks) if i not in shading])
     faint = _faint_digits(page, marks, height)
     if faint:
@@ -114,18 +117,58 @@ def segment(page: Page) -> Layout:
     return Layout(marks, height, ignored, notes)
 
 
-def _shading(page: Page, marks: list[Mark], height: float) -> set[int]:
+def _shading(marks: list[Mark], strength: list[float], usual: float, height: float) -> set[int]:
     """Which marks are shading, not writing: taller than a digit and much weaker than the
-    page's digits, as the soft corner of a hard shadow is after flattening."""
+    page's digits (`usual`), as the soft corner of a hard shadow is after flattening."""
     if len(marks) < 3:
         return set()
-    strength = [mark_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
-    usual = float(np.median(strength))
     return {
         i
         for i, (m, s) in enumerate(zip(marks, strength, strict=True))
         if s < limits.SHADE_INK * usual and m.h > limits.SHADE_SIZE * height
     }
+
+
+def _regrow_weak(
+    page: Page, marks: list[Mark], strength: list[float], usual: float, height: float
+) -> list[Mark]:
+    """Marks with the faint parts of weak digits added back. The page's grow threshold follows
+    its usual ink, so a digit written more lightly than the rest loses its faintest strokes
+    (the top of a 4, the bar of a 7) and reads as another digit. A weak mark is followed again,
+    round its box, down to the threshold its own strength sets, but not into other marks."""
+    page_h, page_w = page.ink.shape
+    reach = max(2, round(limits.REGROW_REACH * height))
+    known = None
+    out = []
+    for m, s in zip(marks, strength, strict=True):
+        if s >= limits.SHADE_INK * usual:
+            out.append(m)
+            continue
+        if known is None:
+            known = _paint(marks, 0, 0, page_w, page_h)
+        x0, y0 = max(0, m.x - reach), max(0, m.y - reach)
+        x1, y1 = min(page_w, m.x + m.w + reach), min(page_h, m.y + m.h + reach)
+        own = _paint([m], x0, y0, x1, y1)
+        others = cv2.dilate(known[y0:y1, x0:x1] - own, np.ones((5, 5), np.uint8))
+        grow = max(page.faint[1], limits.GROW_OF_STRENGTH * s)
+        weak = ((page.ink[y0:y1, x0:x1] > grow) & (others == 0)) | (own > 0)
+        _, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
+        grown = np.zeros(labels.max() + 1, bool)
+        grown[labels[own > 0]] = True
+        region = grown[labels]
+        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+        top, left, bottom, right = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+        # Reaching the end of the window means it ran into a shadow's edge or a line.
+        ends = (left == 0 < x0) or (top == 0 < y0)
+        ends |= (right == x1 - x0 and x1 < page_w) or (bottom == y1 - y0 and y1 < page_h)
+        more = max(bottom - top - m.h, right - left - m.w)
+        tall = bottom - top > limits.FAINT_MAX_HEIGHT * height
+        if ends or tall or more < limits.REGROW_MIN * height:
+            out.append(m)
+            continue
+        crop = region[top:bottom, left:right].astype(np.uint8)
+        out.append(Mark(x0 + int(left), y0 + int(top), crop.shape[1], crop.shape[0], crop))
+    return out
 
 
 def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
