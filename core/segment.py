@@ -155,9 +155,8 @@ def _regrow_weak(
         _, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
         grown = np.zeros(labels.max() + 1, bool)
         grown[labels[own > 0]] = True
-        region = grown[labels]
-        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-        top, left, bottom, right = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+        left, top, crop = _trim(grown[labels])
+        bottom, right = top + crop.shape[0], left + crop.shape[1]
         # Reaching the end of the window means it ran into a shadow's edge or a line.
         ends = (left == 0 < x0) or (top == 0 < y0)
         ends |= (right == x1 - x0 and x1 < page_w) or (bottom == y1 - y0 and y1 < page_h)
@@ -166,8 +165,7 @@ def _regrow_weak(
         if ends or tall or more < limits.REGROW_MIN * height:
             out.append(m)
             continue
-        crop = region[top:bottom, left:right].astype(np.uint8)
-        out.append(Mark(x0 + int(left), y0 + int(top), crop.shape[1], crop.shape[0], crop))
+        out.append(Mark(x0 + left, y0 + top, crop.shape[1], crop.shape[0], crop.astype(np.uint8)))
     return out
 
 
@@ -220,9 +218,8 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
         for (x, y, w, h, _), (fx, fy) in zip(*components(groups), strict=True):
             box = (slice(y, y + h), slice(x, x + w))
             own = (labels[box] == labels[fy, fx]) & (grown[box] > 0)
-            rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
-            x, y = x + int(cols[0]), y + int(rows[0])
-            own = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            dx, dy, own = _trim(own)
+            x, y = x + dx, y + dy
             h, w = own.shape
             if x == 0 or y == 0 or x + w == bw or y + h == bh:
                 continue  # runs out of the search band: a shadow's edge, a line, a drawing
@@ -242,6 +239,12 @@ def _faint_digits(page: Page, marks: list[Mark], height: float) -> list[Mark]:
                 continue
             found.append(Mark(gx0, gy0, w, h, crop, faint=True))
     return found
+
+
+def _trim(mask: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """`mask` cut to the box round its pixels, with that box's left and top in `mask`."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _paint(marks: list[Mark], x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
