@@ -518,13 +518,18 @@ def assign_groups(marks: list[Mark]) -> None:
     by_line: dict[int, list[Mark]] = {}
     for m in marks:
         by_line.setdefault(m.line, []).append(m)
-    for line in by_line.values():
+    gaps_of = {}
+    for n, line in by_line.items():
         line.sort(key=lambda k: k.x)
+        gaps_of[n] = [b.x - (a.x + a.w) for a, b in zip(line, line[1:], strict=False)]
+    page_usual = _lower_median(sum(gaps_of.values(), []))
+    for n, line in by_line.items():
         height = float(np.median([k.h for k in line]))
-        gaps = [b.x - (a.x + a.w) for a, b in zip(line, line[1:], strict=False)]
+        gaps = gaps_of[n]
         if gaps:
-            # The lower median: with two gaps, one of them a space, the median is their mean.
-            usual = float(np.sort(gaps)[(len(gaps) - 1) // 2])
+            # A line with one gap has no usual gap of its own to tell a space by ("3 5"):
+            # the page's, if smaller, stands for it.
+            usual = _lower_median(gaps) if len(gaps) > 1 else min(gaps[0], page_usual)
             limit = max(limits.GROUP_GAP * height, min(2.5 * usual, limits.GROUP_GAP_MAX * height))
         group = 0
         line[0].group = 0
@@ -532,6 +537,11 @@ def assign_groups(marks: list[Mark]) -> None:
             if gap > limit:
                 group += 1
             m.group = group
+
+
+def _lower_median(values: list[int]) -> float:
+    """The lower median: with two gaps, one of them a space, the median is their mean."""
+    return float(np.sort(values)[(len(values) - 1) // 2]) if values else 0.0
 
 
 def cut_candidates(mask: np.ndarray, parts: int = 2, count: int = 3) -> list[int]:

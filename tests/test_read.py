@@ -388,6 +388,12 @@ def test_a_space_in_a_line_of_three_digits_is_kept(glyph):
     check(synth.photo(lines(glyph, text)), text)
 
 
+def test_a_space_is_seen_in_a_line_of_two_digits(glyph):
+    # A line with one gap has no usual gap of its own to tell a space from: the page's other
+    # lines show what a gap between digits looks like.
+    check(synth.photo(lines(glyph, "3 5\n965 940"), height=50), "3 5\n965 940")
+
+
 def test_stain_and_scribble_are_not_read(glyph):
     stain = np.zeros((60, 70), np.float32)
     cv2.ellipse(stain, (35, 30), (30, 25), 0, 0, 360, 1.0, -1)
