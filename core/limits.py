@@ -113,6 +113,11 @@ EDGE_MARGIN = 3  # marks this close to the frame edge are cut off by it: not rea
 MIN_DIGIT_PX = 7  # shortest digit we try to read, working pixels (issue: ~15 px in the photo)
 SPECK_FRACTION = 0.3  # marks shorter and narrower than this x digit height are specks
 MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x height apart, merge
+# ... when they overlap by this much of the narrower one's width: a 5's detached bar may start
+# over the right half of its body (0.5 left such bars out, and the body read as a 3 or a 6:
+# 0.3 mended 2 hard and 1 medium tuning photos and 1 hard check photo and broke none; 0.2
+# mended more but broke a hard check photo and a photo of printed boxes).
+MERGE_OVERLAP = 0.3
 MERGE_MAX_HEIGHT = 1.5  # ... unless the merged mark would be taller than this x digit height
 FRAGMENT = 0.55  # marks smaller than this x height are fragments, given to a digit right next
 FRAGMENT_GAP = 0.2  # to them (at most this x height away) if there is one

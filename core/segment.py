@@ -379,7 +379,7 @@ def _merge_pieces(x, y, w, h, height: float) -> list[np.ndarray]:
             if b <= a or giant[b]:
                 continue
             overlap = min(x1[a], x1[b]) - max(x[a], x[b])
-            if overlap < 0.5 * min(w[a], w[b]):
+            if overlap < limits.MERGE_OVERLAP * min(w[a], w[b]):
                 continue
             gap = max(y[a], y[b]) - min(y1[a], y1[b])
             if gap > limits.MERGE_GAP * height:

@@ -243,6 +243,13 @@ def test_the_faint_strokes_of_a_weak_digit_are_kept():
     check(str(FIXTURES / "weak_nine.jpg"), "109 016184\n8 06770\n61423")
 
 
+def test_a_five_whose_bar_stands_apart_over_its_right_half_is_one_digit():
+    # A tuning photo (bench/synth.py, medium level, seed 1057, re-coded at JPEG quality 50): the
+    # first 5 of "65327" has its bar detached, over the right part of its body only. Taken
+    # apart, the bar is a dash and the body reads as a 3.
+    check(str(FIXTURES / "detached_bar.jpg"), "338 65327")
+
+
 def test_dark_grid_cells_are_not_taken_for_faint_digits():
     # A synthesizer photo (bench/synth.py, medium level, seed 1193, re-coded at JPEG quality
     # 60): dark grey squares under a shadow. Looked at below the mask's thresholds, the
