@@ -277,9 +277,14 @@ def _hysteresis(ink: np.ndarray, seed: float, grow: float, weak: np.ndarray | No
     """Pixels above `grow` (or of `weak`) connected to at least one pixel above `seed`."""
     if weak is None:
         weak = (ink > grow).astype(np.uint8)
+    return connected_to(weak, ink > seed)
+
+
+def connected_to(weak: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The pixels of the 0/1 uint8 mask `weak` (8-connected) joined to a pixel of `seeds`."""
     n, labels = cv2.connectedComponents(weak, connectivity=8)
     keep = np.zeros(n, np.uint8)
-    keep[labels[ink > seed]] = 1
+    keep[labels[seeds]] = 1
     keep[0] = 0
     return np.take(keep, labels)  # half the time of keep[labels] on a 1280x960 page
 

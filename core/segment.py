@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from core import limits
-from core.clean import Page, components, mark_strength
+from core.clean import Page, components, connected_to, mark_strength
 
 
 @dataclass
@@ -108,7 +108,7 @@ def segment(page: Page) -> Layout:
     usual = float(np.median(strength)) if marks else 0.0
     shading = _shading(marks, strength, usual, height)
     ignored += len(shading)
-    marks = _regrow_weak(page, marks, strength, usual, height)
+    marks = _regrow_weak(page, marks, strength, usual, height, shading)
     marks = _reading_order([m for i, m in enumerate(marks) if i not in shading])
     faint = _faint_digits(page, marks, height)
     if faint:
@@ -130,18 +130,24 @@ def _shading(marks: list[Mark], strength: list[float], usual: float, height: flo
 
 
 def _regrow_weak(
-    page: Page, marks: list[Mark], strength: list[float], usual: float, height: float
+    page: Page,
+    marks: list[Mark],
+    strength: list[float],
+    usual: float,
+    height: float,
+    shading: set[int],
 ) -> list[Mark]:
     """Marks with the faint parts of weak digits added back. The page's grow threshold follows
     its usual ink, so a digit written more lightly than the rest loses its faintest strokes
     (the top of a 4, the bar of a 7) and reads as another digit. A weak mark is followed again,
-    round its box, down to the threshold its own strength sets, but not into other marks."""
+    round its box, down to the threshold its own strength sets, but not into other marks.
+    Marks in `shading` are left as they are: they are set aside anyway."""
     page_h, page_w = page.ink.shape
     reach = max(2, round(limits.REGROW_REACH * height))
     known = None
     out = []
-    for m, s in zip(marks, strength, strict=True):
-        if s >= limits.SHADE_INK * usual:
+    for i, (m, s) in enumerate(zip(marks, strength, strict=True)):
+        if s >= limits.SHADE_INK * usual or i in shading:
             out.append(m)
             continue
         if known is None:
@@ -152,10 +158,7 @@ def _regrow_weak(
         others = cv2.dilate(known[y0:y1, x0:x1] - own, np.ones((5, 5), np.uint8))
         grow = max(page.faint[1], limits.GROW_OF_STRENGTH * s)
         weak = ((page.ink[y0:y1, x0:x1] > grow) & (others == 0)) | (own > 0)
-        _, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
-        grown = np.zeros(labels.max() + 1, bool)
-        grown[labels[own > 0]] = True
-        left, top, crop = _trim(grown[labels])
+        left, top, crop = _trim(connected_to(weak.view(np.uint8), own > 0))
         bottom, right = top + crop.shape[0], left + crop.shape[1]
         # Reaching the end of the window means it ran into a shadow's edge or a line.
         ends = (left == 0 < x0) or (top == 0 < y0)
@@ -165,7 +168,7 @@ def _regrow_weak(
         if ends or tall or more < limits.REGROW_MIN * height:
             out.append(m)
             continue
-        out.append(Mark(x0 + left, y0 + top, crop.shape[1], crop.shape[0], crop.astype(np.uint8)))
+        out.append(Mark(x0 + left, y0 + top, crop.shape[1], crop.shape[0], crop.copy()))
     return out
 
 
