@@ -111,6 +111,12 @@ RULE_TILTS_DEG = (-4.0, -8 / 3, -4 / 3, 0.0, 4 / 3, 8 / 3, 4.0)
 # --- Segmentation (core.segment) --------------------------------------------------------------
 EDGE_MARGIN = 3  # marks this close to the frame edge are cut off by it: not read
 MIN_DIGIT_PX = 7  # shortest digit we try to read, working pixels (issue: ~15 px in the photo)
+# A mark cut by the frame edge, CUT_HEIGHT x digit height tall and within CUT_NEAR x digit
+# height of a whole digit in line with it, is taken for a digit cut off: the reader is warned.
+# Synthetic photos never cut a digit; on 1,200 tuning photos (300 a level) it warned on one,
+# where the synthesizer had mirrored a grid at the frame edge.
+CUT_HEIGHT = (0.5, 1.6)
+CUT_NEAR = 2.0
 SPECK_FRACTION = 0.3  # marks shorter and narrower than this x digit height are specks
 MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x height apart, merge
 # ... when they overlap by this much of the narrower one's width: a 5's detached bar may start

@@ -17,6 +17,11 @@ import numpy as np
 from core import limits
 from core.clean import Page, components, connected_to, mark_strength
 
+CUT_OFF = (
+    "A digit at the edge of the photo seems cut off and was not read: the number may be "
+    "incomplete. Take the photo again with some space around the digits."
+)
+
 
 @dataclass
 class Mark:
@@ -83,6 +88,8 @@ def segment(page: Page) -> Layout:
     if height == 0:
         return Layout([], notes=notes)
 
+    if _cut_off(x, y, w, h, at_frame, ~edge & ~at_frame, height, page_h):
+        notes.append(CUT_OFF)
     tiny = area < max(4.0, (0.12 * height) ** 2)
     keep = ~edge & ~tiny
     groups = _merge_pieces(x[keep], y[keep], w[keep], h[keep], height)
@@ -115,6 +122,21 @@ def segment(page: Page) -> Layout:
         marks = _reading_order(marks + faint)
     marks = _join_side_pieces(marks, height)
     return Layout(marks, height, ignored, notes)
+
+
+def _cut_off(x, y, w, h, at_frame, whole, height: float, page_h: int) -> bool:
+    """Whether a digit seems cut off by the edge of the photo: a mark the frame cuts, shaped
+    like a digit, in line with and near whole digits (the last digit of a meter reading). Such a
+    mark is not read, and the user should know the number may be incomplete."""
+    size = (h >= limits.CUT_HEIGHT[0] * height) & (h <= limits.CUT_HEIGHT[1] * height)
+    cut = at_frame & size & (w >= 0.3 * h) & (w <= 1.2 * h) & (h < 0.5 * page_h)
+    digits = np.flatnonzero(whole & (h >= 0.6 * height) & (h <= limits.CUT_HEIGHT[1] * height))
+    for i in np.flatnonzero(cut):
+        overlap = np.minimum(y[digits] + h[digits], y[i] + h[i]) - np.maximum(y[digits], y[i])
+        apart = np.maximum(x[digits] - (x[i] + w[i]), x[i] - (x[digits] + w[digits]))
+        if ((overlap > 0.5 * h[i]) & (apart < limits.CUT_NEAR * height)).any():
+            return True
+    return False
 
 
 def _shading(marks: list[Mark], strength: list[float], usual: float, height: float) -> set[int]:

@@ -401,6 +401,21 @@ def test_a_space_is_seen_in_a_line_of_two_digits(glyph):
     check(synth.photo(lines(glyph, "3 5\n965 940"), height=50), "3 5\n965 940")
 
 
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_digit_cut_off_by_the_frame_is_reported(glyph, cut):
+    # The last digit of a meter reading partly out of the picture: not read, but the user is told
+    # the number may be incomplete. The same digit whole, a little further in, is just read.
+    seven = synth._crop(glyph(7))
+    seven = cv2.resize(seven, (round(100 * seven.shape[1] / seven.shape[0]), 100))
+    x = 700 if cut else 620
+    text = "2024"
+    data = synth.photo(
+        lines(glyph, text), height=100, size=(760, 480), extra=[(seven, x / 760, 0.4)]
+    )
+    result = check(data, text if cut else text + "7")
+    assert any("cut off" in w for w in result.warnings) == cut, result.warnings
+
+
 def test_stain_and_scribble_are_not_read(glyph):
     stain = np.zeros((60, 70), np.float32)
     cv2.ellipse(stain, (35, 30), (30, 25), 0, 0, 360, 1.0, -1)
