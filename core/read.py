@@ -42,7 +42,7 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
     other = no_digit(probs) & np.array([m.h >= limits.WORD_MIN_PX for m in marks], bool)
     keep = [i for i in range(len(marks)) if relative[i].max() >= sure[i] and not other[i]]
     ignored += len(marks) - len(keep)
-    marks, probs = [marks[i] for i in keep], probs[keep] if keep else np.zeros((0, 10))
+    marks, probs = [marks[i] for i in keep], probs[keep] if keep else probs[:0]
     if len(marks) > limits.MAX_DIGITS:
         warnings.append(
             f"Found more than {limits.MAX_DIGITS} digits; only the first "
@@ -76,10 +76,10 @@ def _s(n: int) -> str:
 
 
 def _probabilities(images: np.ndarray) -> np.ndarray:
-    from core.classify import get_classifier  # loads LiteRT and the model on first use
+    from core.classify import DIGITS, get_classifier  # loads LiteRT, and the model on first use
 
     if not len(images):
-        return np.zeros((0, 10), np.float32)
+        return np.zeros((0, DIGITS), np.float32)
     return np.asarray(get_classifier().probabilities(images), dtype=np.float32)
 
 

@@ -59,6 +59,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _output_text(classes: int) -> str:
+    """The model card's description of the model's output."""
+    columns = "the digits 0-9" + (", then 'not a digit'" if classes > 10 else "")
+    return (
+        f"(n, {classes}) softmax probabilities: {columns}; "
+        "calibrate as softmax(log(p) / temperature)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
@@ -164,8 +173,7 @@ def train(
         "model": tflite_path.name,
         "arch": arch,
         "input": "(n, 28, 28) float32 in 0..1, each digit from core.normalize.to_mnist",
-        "output": f"(n, {model.output_shape[-1]}) softmax probabilities: digits 0-9, then "
-        "'not a digit' if there are 11; calibrate as softmax(log(p) / temperature)",
+        "output": _output_text(model.output_shape[-1]),
         "test_accuracy": metrics.accuracy(test_probs, data.y_test),
         "validation_accuracy": metrics.accuracy(val_probs, y_val),
         "test_ece": {
