@@ -32,9 +32,10 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
         marks = marks[: limits.MAX_DIGITS * 2]
     probs = _classify(page, marks)
     marks, probs = _join_broken(page, marks, probs, layout.digit_height)
+    marks, probs, rejoined = _join_bars(page, marks, probs, layout.bars, layout.digit_height)
     marks, probs = _classify_and_split(page, marks, probs, layout.digit_height)
 
-    ignored = layout.ignored
+    ignored = layout.ignored - rejoined
     # A faint mark has not the strength of ink to show it is writing: its shape must show it.
     sure = [limits.FAINT_SURE if m.faint else limits.NOT_A_DIGIT_BELOW for m in marks]
     relative = _relative(probs)
@@ -173,6 +174,39 @@ def _join_broken(
             out_probs.append(probs[i])
             i += 1
     return out_marks, np.stack(out_probs)
+
+
+def _join_bars(
+    page: Page, marks: list[Mark], probs: np.ndarray, bars: list[Mark], height: float
+) -> tuple[list[Mark], np.ndarray, int]:
+    """Marks with their detached bar joined, and how many bars were. A 5 whose bar was written
+    apart, beside the top of its body rather than over it, reads as a 3 or a 1 alone, and the
+    bar was set aside as a dash (core.segment keeps such short dashes in `Layout.bars`). A bar
+    lying level with the top of a mark, from over its right half to just beyond it, is joined
+    when the two read surely as another digit than the mark alone."""
+    pairs = []
+    for bar in bars:
+        middle, best = bar.y + bar.h / 2, None
+        for i, m in enumerate(marks):
+            gap = bar.x - (m.x + m.w)
+            level = m.y - 0.2 * height <= middle <= m.y + limits.BAR_TOP * m.h
+            if level and bar.x >= m.x + 0.3 * m.w and gap <= limits.BAR_GAP * height:
+                if best is None or gap < best[1]:
+                    best = (i, gap)
+        if best is not None:
+            pairs.append((best[0], bar))
+    if not pairs:
+        return marks, probs, 0
+    joined = [union(marks[i], bar) for i, bar in pairs]
+    jp = _classify(page, joined)
+    marks, probs, done = list(marks), probs.copy(), set()
+    for k, (i, _) in enumerate(pairs):
+        value = int(jp[k].argmax())
+        if i in done or value in (1, int(probs[i].argmax())) or jp[k].max() < limits.JOIN_SURE:
+            continue
+        marks[i], probs[i] = joined[k], jp[k]
+        done.add(i)
+    return marks, probs, len(done)
 
 
 def _unsure(probs: np.ndarray, i: int) -> bool:

@@ -49,6 +49,7 @@ class Layout:
     digit_height: float = 0.0
     ignored: int = 0  # dashes, stains, giant marks: things that are clearly not digits
     notes: list[str] = field(default_factory=list)
+    bars: list[Mark] = field(default_factory=list)  # short dashes among the ignored (core.read)
 
 
 def segment(page: Page) -> Layout:
@@ -95,7 +96,7 @@ def segment(page: Page) -> Layout:
     groups = _merge_pieces(x[keep], y[keep], w[keep], h[keep], height)
     kept_ids = ids[keep]
 
-    marks, ignored = [], 0
+    marks, ignored, bars = [], 0, []
     for members in groups:
         gx0 = int(x[keep][members].min())
         gy0 = int(y[keep][members].min())
@@ -109,6 +110,8 @@ def segment(page: Page) -> Layout:
         crop = np.isin(labels[gy0:gy1, gx0:gx1], kept_ids[members]).astype(np.uint8)
         if _not_a_digit(crop, mw, mh, height, page.ink[gy0:gy1, gx0:gx1]):
             ignored += 1
+            if mh < mw < limits.BAR_WIDTH * height and mh < 0.35 * height:
+                bars.append(Mark(gx0, gy0, mw, mh, crop))  # maybe a digit's detached bar
             continue
         marks.append(Mark(gx0, gy0, mw, mh, crop))
     strength = [mark_strength(page.ink[m.y : m.y + m.h, m.x : m.x + m.w], m.mask) for m in marks]
@@ -121,7 +124,7 @@ def segment(page: Page) -> Layout:
     if faint:
         marks = _reading_order(marks + faint)
     marks = _join_side_pieces(marks, height)
-    return Layout(marks, height, ignored, notes)
+    return Layout(marks, height, ignored, notes, bars)
 
 
 def _cut_off(x, y, w, h, at_frame, whole, height: float, page_h: int) -> bool:

@@ -374,6 +374,11 @@ def test_a_chalk_nine_with_its_loop_apart_is_one_digit():
     check(str(FIXTURES / "chalk_nine.jpg"), "51 239")
 
 
+def test_the_bar_of_a_five_written_beside_its_body_is_joined_to_it():
+    # The bar lies level with the top of the body, right of it: alone, the body read as a 1.
+    check(str(FIXTURES / "five_bar_beside.jpg"), "0175")
+
+
 def test_a_piece_of_a_five_beside_it_is_not_another_digit():
     # A benchmark photo (bench/synth.py, hard level, tuning seed 1181, re-coded at JPEG quality
     # 60): the 5 of "4578" came apart in two, one half read as a 5 and the other at 67 %.
