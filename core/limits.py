@@ -224,6 +224,11 @@ SHADE_SIZE = 1.3
 # medium tuning photo lost; 0.2 missed a hard one).
 REGROW_REACH = 0.4
 REGROW_MIN = 0.1
+# A mark shorter than REGROW_SHORT x digit height is followed again down to the paper's noise,
+# up to FAINT_MAX_HEIGHT x digit height tall, with the same rules: a 6 whose thin stem was
+# fainter than its loop read as a 0, a 7 without its faint top as a 1. Tuning photos: easy,
+# medium and hard each +1 and none broken (the same from 0.6 to 0.8); check: medium and hard +1.
+REGROW_SHORT = 0.7
 # A mark spanning over SHADE_SPAN of the page whose median ink is under PEEL_WEAK x the page's
 # ink strength is mostly shading (the faint band along a hard shadow's edge: 0.28-0.41 of it on
 # test photos). Only what of it reaches PEEL x that strength is kept, and of that only the

@@ -118,7 +118,7 @@ def segment(page: Page) -> Layout:
     usual = float(np.median(strength)) if marks else 0.0
     shading = _shading(marks, strength, usual, height)
     ignored += len(shading)
-    marks = _regrow_weak(page, marks, strength, usual, height, shading)
+    marks = _regrow(page, marks, strength, usual, height, shading)
     marks = _reading_order([m for i, m in enumerate(marks) if i not in shading])
     faint = _faint_digits(page, marks, height)
     if faint:
@@ -154,7 +154,7 @@ def _shading(marks: list[Mark], strength: list[float], usual: float, height: flo
     }
 
 
-def _regrow_weak(
+def _regrow(
     page: Page,
     marks: list[Mark],
     strength: list[float],
@@ -162,26 +162,32 @@ def _regrow_weak(
     height: float,
     shading: set[int],
 ) -> list[Mark]:
-    """Marks with the faint parts of weak digits added back. The page's grow threshold follows
+    """Marks with the faint parts of their digits added back. The page's grow threshold follows
     its usual ink, so a digit written more lightly than the rest loses its faintest strokes
-    (the top of a 4, the bar of a 7) and reads as another digit. A weak mark is followed again,
-    round its box, down to the threshold its own strength sets, but not into other marks.
-    Marks in `shading` are left as they are: they are set aside anyway."""
+    (the top of a 4, the bar of a 7) and reads as another digit: a weak mark is followed again,
+    round its box, down to the threshold its own strength sets, but not into other marks. A
+    mark far shorter than the digits may be what is left of one whose thin stroke was fainter
+    than the rest of it (a 6 without its stem reads as a 0): it is followed down to the paper's
+    noise, as far as a digit's height reaches. Marks in `shading` are left as they are: they
+    are set aside anyway."""
     page_h, page_w = page.ink.shape
-    reach = max(2, round(limits.REGROW_REACH * height))
     known = None
     out = []
     for i, (m, s) in enumerate(zip(marks, strength, strict=True)):
-        if s >= limits.SHADE_INK * usual or i in shading:
+        short = m.h < limits.REGROW_SHORT * height
+        if (s >= limits.SHADE_INK * usual and not short) or i in shading:
             out.append(m)
             continue
         if known is None:
             known = _paint(marks, 0, 0, page_w, page_h)
+        reach = max(2, round(limits.REGROW_REACH * height))
+        if short:
+            reach = max(reach, round(limits.FAINT_MAX_HEIGHT * height - m.h))
         x0, y0 = max(0, m.x - reach), max(0, m.y - reach)
         x1, y1 = min(page_w, m.x + m.w + reach), min(page_h, m.y + m.h + reach)
         own = _paint([m], x0, y0, x1, y1)
         others = cv2.dilate(known[y0:y1, x0:x1] - own, np.ones((5, 5), np.uint8))
-        grow = max(page.faint[1], limits.GROW_OF_STRENGTH * s)
+        grow = page.faint[1] if short else max(page.faint[1], limits.GROW_OF_STRENGTH * s)
         weak = ((page.ink[y0:y1, x0:x1] > grow) & (others == 0)) | (own > 0)
         left, top, crop = _trim(connected_to(weak.view(np.uint8), own > 0))
         bottom, right = top + crop.shape[0], left + crop.shape[1]

@@ -243,6 +243,13 @@ def test_the_faint_strokes_of_a_weak_digit_are_kept():
     check(str(FIXTURES / "weak_nine.jpg"), "109 016184\n8 06770\n61423")
 
 
+def test_the_faint_stem_of_a_digit_shorter_than_the_rest_is_kept():
+    # A tuning photo (easy level, seed 1253, cut to its line, JPEG quality 70): the 6's thin
+    # stem is fainter than its loop and the page's grow threshold, and the loop alone, half the
+    # height of the digits beside it, read as a 0.
+    check(str(FIXTURES / "faint_stem_six.jpg"), "65291448")
+
+
 def test_a_five_whose_bar_stands_apart_over_its_right_half_is_one_digit():
     # A tuning photo (bench/synth.py, medium level, seed 1057, re-coded at JPEG quality 50): the
     # first 5 of "65327" has its bar detached, over the right part of its body only. Taken
