@@ -171,6 +171,7 @@ def _regrow(
     noise, as far as a digit's height reaches. Marks in `shading` are left as they are: they
     are set aside anyway."""
     page_h, page_w = page.ink.shape
+    near = max(2, round(limits.REGROW_REACH * height))
     known = None
     out = []
     for i, (m, s) in enumerate(zip(marks, strength, strict=True)):
@@ -180,9 +181,7 @@ def _regrow(
             continue
         if known is None:
             known = _paint(marks, 0, 0, page_w, page_h)
-        reach = max(2, round(limits.REGROW_REACH * height))
-        if short:
-            reach = max(reach, round(limits.FAINT_MAX_HEIGHT * height - m.h))
+        reach = max(near, round(limits.FAINT_MAX_HEIGHT * height - m.h)) if short else near
         x0, y0 = max(0, m.x - reach), max(0, m.y - reach)
         x1, y1 = min(page_w, m.x + m.w + reach), min(page_h, m.y + m.h + reach)
         own = _paint([m], x0, y0, x1, y1)

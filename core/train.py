@@ -61,7 +61,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def _output_text(classes: int) -> str:
     """The model card's description of the model's output."""
-    columns = "the digits 0-9" + (", then 'not a digit'" if classes > 10 else "")
+    from core.classify import DIGITS
+
+    columns = "the digits 0-9" + (", then 'not a digit'" if classes > DIGITS else "")
     return (
         f"(n, {classes}) softmax probabilities: {columns}; "
         "calibrate as softmax(log(p) / temperature)"

@@ -382,7 +382,9 @@ def test_a_chalk_nine_with_its_loop_apart_is_one_digit():
 
 
 def test_the_bar_of_a_five_written_beside_its_body_is_joined_to_it():
-    # The bar lies level with the top of the body, right of it: alone, the body read as a 1.
+    # A tuning photo (bench/synth.py, medium level, seed 1279, cut to its line, JPEG quality 70):
+    # the bar of the 5 lies level with the top of its body, right of it. Alone, the body read
+    # as a 1.
     check(str(FIXTURES / "five_bar_beside.jpg"), "0175")
 
 
