@@ -187,7 +187,7 @@ def _flatten(gray: np.ndarray, fraction: float) -> np.ndarray:
     paper = cv2.GaussianBlur(paper, (0, 0), 1.5)
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     np.maximum(paper, gray, out=paper)
-    np.maximum(paper, 8.0, out=paper)
+    cv2.max(paper, 8.0, dst=paper)  # (np.maximum with a scalar takes 3x as long)
     ink = 1.0 - gray / paper
     ink = cv2.GaussianBlur(ink, (3, 3), 0)
     return np.clip(ink, 0, 1, out=ink)
@@ -286,6 +286,8 @@ def connected_to(weak: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     keep = np.zeros(n, np.uint8)
     keep[labels[seeds]] = 1
     keep[0] = 0
+    if keep[1:].all():  # (a clean page: every mark has a seed)
+        return weak.copy()
     return np.take(keep, labels)  # half the time of keep[labels] on a 1280x960 page
 
 
@@ -296,7 +298,8 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     mask). Also whether the page has printed lines."""
     factor = max(1, round(max(mask.shape) / 640))
     small = _shrink(mask * np.uint8(255), factor)  # uint8: 4x faster than float32
-    ys, xs = np.nonzero(small > _share(0.5))
+    found = cv2.findNonZero((small > _share(0.5)).view(np.uint8))  # np.nonzero: 4x the time
+    xs, ys = found.reshape(-1, 2).T if found is not None else (np.zeros(0, np.int32),) * 2
     if len(ys) < 20:
         return 0.0, 0.0, False
     boxes = _outlines(small > _share(0.5))

@@ -64,9 +64,7 @@ def segment(page: Page) -> Layout:
         stats_idx = np.arange(len(stats))
     if not len(stats_idx):
         return Layout([], notes=notes)
-    s = stats[stats_idx]
-    _, labels = cv2.connectedComponents(page.mask, connectivity=8)
-    ids = labels[first[stats_idx, 1], first[stats_idx, 0]]
+    s, first = stats[stats_idx], first[stats_idx]
     x, y, w, h, area = (s[:, i].astype(np.int64) for i in range(5))
     page_h, page_w = page.mask.shape
 
@@ -76,10 +74,10 @@ def segment(page: Page) -> Layout:
     at_frame = _at_frame_edge(page, x, y, w, h)
     edge = ((h > 0.85 * page_h) | (w > 0.85 * page_w)) & (thin | at_frame)
     edge |= at_frame & (((h < 0.5 * page_h) & (w < 0.5 * page_w)) | thin)
-    frames = _frames(x, y, w, h, labels, ids)
+    frames = _frames(page.mask, x, y, w, h, first)
     if len(frames):  # read again without them, and without the writing they touch
-        boxes = [(ids[i], x[i], y[i], w[i], h[i]) for i in frames]
-        return segment(replace(page, mask=_unframed(page.mask, labels, boxes)))
+        boxes = [(first[i], x[i], y[i], w[i], h[i]) for i in frames]
+        return segment(replace(page, mask=_unframed(page.mask, boxes)))
     # Marks over half the frame tall are digits only when alone (one digit filling the frame);
     # marks cut by the frame (the desk, a shadow) do not show the size of the digits.
     small = ~edge & ~at_frame & (h < 0.5 * page_h)
@@ -94,7 +92,7 @@ def segment(page: Page) -> Layout:
     tiny = area < max(4.0, (0.12 * height) ** 2)
     keep = ~edge & ~tiny
     groups = _merge_pieces(x[keep], y[keep], w[keep], h[keep], height)
-    kept_ids = ids[keep]
+    kept_first = first[keep]
 
     marks, ignored, bars = [], 0, []
     for members in groups:
@@ -107,7 +105,7 @@ def segment(page: Page) -> Layout:
             mw < limits.SPECK_FRACTION * height and mh < limits.SPECK_FRACTION * height
         ):
             continue  # speck
-        crop = np.isin(labels[gy0:gy1, gx0:gx1], kept_ids[members]).astype(np.uint8)
+        crop = _own(page.mask, gx0, gy0, gx1, gy1, kept_first[members])
         if _not_a_digit(crop, mw, mh, height, page.ink[gy0:gy1, gx0:gx1]):
             ignored += 1
             if mh < mw < limits.BAR_WIDTH * height and mh < 0.35 * height:
@@ -310,7 +308,16 @@ def _at_frame_edge(page: Page, x, y, w, h) -> np.ndarray:
     return out.any(axis=1)
 
 
-def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> list[int]:
+def _own(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, first: np.ndarray) -> np.ndarray:
+    """The 0/1 uint8 map, over the box x0..x1, y0..y1 of `mask`, of the marks whose first pixels
+    (x, y) are `first`, the box holding them whole. Labelling the box alone gives the same marks
+    as labelling the page, in a fraction of the time."""
+    _, labels = cv2.connectedComponents(mask[y0:y1, x0:x1], connectivity=8)
+    ids = labels[first[:, 1] - y0, first[:, 0] - x0]
+    return np.isin(labels, ids).astype(np.uint8)
+
+
+def _frames(mask: np.ndarray, x, y, w, h, first: np.ndarray) -> list[int]:
     """Which marks hold others in their holes: the edge of a sheet lying on a darker desk, a box
     printed or drawn around the digits. A digit holds no digit-sized mark in its loops."""
     area = w * h
@@ -331,7 +338,7 @@ def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> list[int]:
     for row, i in zip(inside, outer, strict=True):
         if not row.any():
             continue
-        crop = (labels[y[i] : y1[i], x[i] : x1[i]] == ids[i]).view(np.uint8)
+        crop = _own(mask, x[i], y[i], x1[i], y1[i], first[i : i + 1])
         found, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         holes = [cv2.boundingRect(c) for c, h in zip(found, hierarchy[0], strict=True) if h[3] >= 0]
         if any(
@@ -346,13 +353,14 @@ def _frames(x, y, w, h, labels: np.ndarray, ids: np.ndarray) -> list[int]:
     return frames
 
 
-def _unframed(mask: np.ndarray, labels: np.ndarray, boxes: list[tuple[int, ...]]) -> np.ndarray:
-    """`mask` without the frames (label, x, y, w, h): each frame's ink goes except what lies well
-    inside its outline, farther in than its line is wide (the digits that touch it from within,
-    bar their ends), and but for straight lines right across it (a row of printed boxes' sides)."""
+def _unframed(mask: np.ndarray, boxes: list[tuple]) -> np.ndarray:
+    """`mask` without the frames (first pixel, x, y, w, h): each frame's ink goes except what lies
+    well inside its outline, farther in than its line is wide (the digits that touch it from
+    within, bar their ends), and but for straight lines right across it (a row of printed
+    boxes' sides)."""
     out = mask.copy()
-    for label, x, y, w, h in boxes:
-        crop = (labels[y : y + h, x : x + w] == label).view(np.uint8)
+    for first, x, y, w, h in boxes:
+        crop = _own(mask, x, y, x + w, y + h, first[None])
         outline, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         filled = cv2.drawContours(np.zeros_like(crop), outline, -1, 1, -1)
         # The line's width where it is widest (a sheet's edge is a soft, uneven band).
