@@ -298,6 +298,14 @@ def test_a_sharp_shadow_edge_across_the_digits_does_not_swallow_them(glyph):
     check(shadowed(data, [(500, 300), (800, 600), (200, 600)], 0.4, 4), "8182")
 
 
+def test_a_phone_shadow_with_a_sharp_edge_does_not_cut_through_the_digits():
+    # An easy photo (bench/synth.py, seed 3012, none of the tuning, check or benchmark seeds)
+    # with a phone's shadow over half of it, 55 % deep, its edge blurred by only 1.5 px (one
+    # lamp), re-coded at JPEG quality 60. After flattening, the band along the shaded side of
+    # the edge was strong enough to stay joined to the two 2s it crosses: "80 8", "3 199".
+    check(str(FIXTURES / "sharp_shadow.jpg"), "8028\n32199")
+
+
 def test_a_rotated_line_under_a_large_shadow_is_straightened():
     # A tuning photo (bench/synth.py, hard level, seed 1065, re-coded at JPEG quality 50): one
     # line written at 14 deg, a shadow's outline spanning the page, a strip of desk along its
