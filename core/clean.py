@@ -298,11 +298,12 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
     mask). Also whether the page has printed lines."""
     factor = max(1, round(max(mask.shape) / 640))
     small = _shrink(mask * np.uint8(255), factor)  # uint8: 4x faster than float32
-    found = cv2.findNonZero((small > _share(0.5)).view(np.uint8))  # np.nonzero: 4x the time
+    inked = small > _share(0.5)
+    found = cv2.findNonZero(inked.view(np.uint8))  # np.nonzero: 4x the time
     if found is None or len(found) < 20:
         return 0.0, 0.0, False
     xs, ys = found.reshape(-1, 2).T
-    boxes = _outlines(small > _share(0.5))
+    boxes = _outlines(inked)
     sw, sh = boxes[:, 2], boxes[:, 3]
     page_w, page_h = small.shape[1], small.shape[0]
     printed = strong = _printed(boxes, page_w, page_h)

@@ -118,6 +118,7 @@ MIN_DIGIT_PX = 7  # shortest digit we try to read, working pixels (issue: ~15 px
 CUT_HEIGHT = (0.5, 1.6)
 CUT_NEAR = 2.0
 SPECK_FRACTION = 0.3  # marks shorter and narrower than this x digit height are specks
+DASH_HEIGHT = 0.35  # marks over twice as wide as tall and under this x digit height: dashes
 MERGE_GAP = 0.35  # broken strokes: pieces overlapping in x, at most this x height apart, merge
 # ... when they overlap by this much of the narrower one's width: a 5's detached bar may start
 # over the right half of its body (0.5 left such bars out, and the body read as a 3 or a 6:
@@ -236,7 +237,7 @@ REGROW_SHORT = 0.7
 # the band had 1.3-1.6, the band's darkest stretches 0.5-0.65. PEEL was 0.45; the band along a
 # sharp edge (a phone's shadow under one lamp, edge blurred by 1.5 px) peaks at ~0.53 and stayed
 # joined to the digits: with 0.55, 20 of 30 such easy photos read right instead of 10 (at 4 px:
-# 22 instead of 23), and no tuning, check or scene photo changed its text.
+# 22 instead of 23), and no tuning, check or scene photo went from right to wrong or back.
 SHADE_SPAN = 0.25
 PEEL_WEAK = 0.5
 PEEL = 0.55
