@@ -10,6 +10,7 @@ import numpy as np
 from core import limits
 from core.clean import Page, clean
 from core.decode import Photo, decode
+from core.glare import glare_spots
 from core.metrics import no_digit, not_a_digit
 from core.normalize import to_mnist
 from core.result import Digit, Result
@@ -18,6 +19,10 @@ from core.segment import Mark, assign_groups, cut_candidates, segment, union
 NO_DIGITS = (
     "No digits found. Photograph the digits from close up so they fill most of the picture, "
     "in even light, written in dark ink on plain paper."
+)
+GLARE = (
+    "Glare (a bright reflection) washes out part of the photo: digits under it may be missing. "
+    "Take the photo again without a light reflected in the paper."
 )
 
 
@@ -55,6 +60,8 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
     assign_groups(marks)
 
     digits = tuple(_digit(m, p, page, photo) for m, p in zip(marks, probs, strict=True))
+    if _glare_near(photo, digits, layout.digit_height):
+        warnings.append(GLARE)
     if not digits:
         warnings.append(NO_DIGITS)
     if ignored:
@@ -70,6 +77,22 @@ def read(image: bytes | str | os.PathLike | Photo) -> Result:
             "(red or amber in the picture); please check."
         )
     return Result(digits, _text(marks, digits), tuple(warnings), photo.size)
+
+
+def _glare_near(photo: Photo, digits: tuple[Digit, ...], height: float) -> bool:
+    """Whether glare washes out part of the photo near the digits read (anywhere, if none)."""
+    spots = glare_spots(photo.image)
+    if not spots or not digits:
+        return bool(spots)
+    s = photo.scale
+    reach = limits.GLARE_NEAR * height * s
+    x0 = min(d.box[0] for d in digits) - reach
+    y0 = min(d.box[1] for d in digits) - reach
+    x1 = max(d.box[0] + d.box[2] for d in digits) + reach
+    y1 = max(d.box[1] + d.box[3] for d in digits) + reach
+    return any(
+        x * s < x1 and (x + w) * s > x0 and y * s < y1 and (y + h) * s > y0 for x, y, w, h in spots
+    )
 
 
 def _s(n: int) -> str:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from bench import synth
 from core import Photo, Result, decode, read
+from core.read import GLARE
 
 # Indices in tests/fixtures/mnist_test_1000.npz of plainly written digits, by class.
 CLEAN = {0: 3, 1: 2, 2: 1, 3: 30, 4: 4, 5: 52, 6: 81, 7: 0, 8: 61, 9: 12}
@@ -280,6 +281,41 @@ def shadowed(data: bytes, corners: list[tuple[int, int]], dark: float, blur: flo
     buf = io.BytesIO()
     Image.fromarray(rgb.astype(np.uint8)).save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+def glared(data: bytes, centre: tuple[int, int], radius: float, peak: float) -> bytes:
+    """`data` with a light mirrored in the paper at `centre`: `peak` x white added at its middle,
+    falling off over `radius` px."""
+    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
+    yy, xx = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]].astype(np.float32)
+    spot = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * radius**2))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb + 255 * peak * spot[..., None], 0, 255).astype(np.uint8)).save(
+        buf, "JPEG", quality=90
+    )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("where, warned", [((640, 480), True), ((1100, 180), False)])
+def test_glare_over_the_digits_is_reported(glyph, where, warned):
+    # A light mirrored in the paper clips the middle digits to white: they cannot be read, and
+    # the user must hear why. The same light on the paper far from the digits hides nothing.
+    data = glared(synth.photo(lines(glyph, "4071 2\n35968"), noise=2), where, 110, 0.9)
+    result = read(data)
+    assert (GLARE in result.warnings) == warned, (result.text, result.warnings)
+    if not warned:
+        assert result.text == "4071 2\n35968"
+
+
+def test_a_white_page_or_canvas_is_not_glare(glyph):
+    # Paper exposed to pure white all over (or a drawing on a white canvas) is clipped
+    # everywhere: no patch stands out, and the digits on it read as usual.
+    data = synth.photo(lines(glyph, "4071 2\n35968"), noise=2)
+    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32) * 1.3
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, "PNG")
+    result = check(buf.getvalue(), "4071 2\n35968")
+    assert GLARE not in result.warnings
 
 
 def test_the_soft_corners_of_a_hard_shadow_are_not_read(glyph):
