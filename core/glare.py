@@ -21,10 +21,9 @@ def glare_spots(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     h, w = rgb.shape[:2]
     # (Bilinear, not area, shrinking: a tenth of the time, and a clipped patch is flat anyway.)
     small = cv2.resize(rgb, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_LINEAR)
-    least = small  # white in every channel:
-    if small.ndim == 3:
-        least = cv2.min(cv2.min(small[..., 0], small[..., 1]), small[..., 2])
-    blown = (least >= limits.GLARE_LEVEL).astype(np.uint8)
+    if small.ndim == 3:  # clipped white: the least of the three channels
+        small = cv2.min(cv2.min(small[..., 0], small[..., 1]), small[..., 2])
+    blown = (small >= limits.GLARE_LEVEL).astype(np.uint8)
     share = float(blown.mean())
     if not share or share > limits.GLARE_MAX_SHARE:
         return []
