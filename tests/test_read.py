@@ -48,6 +48,18 @@ def check(data: bytes, text: str) -> Result:
     return result
 
 
+def pixels(data: bytes) -> np.ndarray:
+    """The RGB pixels of an encoded photo, as float32 to paint light and shade on."""
+    return np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
+
+
+def encoded(rgb: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> bytes:
+    """`rgb` (any float or uint8 array, clipped to 0..255) saved as `fmt`."""
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, fmt, quality=quality)
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     "name, kwargs",
     [
@@ -153,9 +165,7 @@ def test_a_sheet_lying_on_a_dark_desk_is_read(glyph):
     turn[:, 2] += (360, 240)
     inside = cv2.warpAffine(np.ones((480, 560), np.uint8), turn, (1280, 960)) > 0
     desk[inside] = cv2.warpAffine(sheet, turn, (1280, 960))[inside]
-    buf = io.BytesIO()
-    Image.fromarray(desk).save(buf, "JPEG", quality=88)
-    check(buf.getvalue(), "8378")
+    check(encoded(desk, quality=88), "8378")
 
 
 def boxed(glyph, text: str, height: int = 70) -> bytes:
@@ -174,11 +184,7 @@ def boxed(glyph, text: str, height: int = 70) -> bytes:
     for i in range(len(text)):
         cv2.rectangle(img, (x0 + i * side, y0), (x0 + (i + 1) * side, y0 + side), (90, 90, 90), 2)
     img = img * (1 - ink[..., None]) + np.float32([30, 40, 110]) * ink[..., None]
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)).save(
-        buf, "JPEG", quality=90
-    )
-    return buf.getvalue()
+    return encoded(cv2.GaussianBlur(img, (0, 0), 0.8))
 
 
 @pytest.mark.parametrize("text", ["84136", "507"])
@@ -274,26 +280,19 @@ def test_pieces_of_a_grid_too_faint_to_remove_are_not_taken_for_faint_ones():
 
 def shadowed(data: bytes, corners: list[tuple[int, int]], dark: float, blur: float) -> bytes:
     """`data` with a shadow of the polygon `corners`, `dark` deep, its edge blurred by `blur` px."""
-    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
+    rgb = pixels(data)
     shade = np.zeros(rgb.shape[:2], np.float32)
     cv2.fillPoly(shade, [np.int32(corners)], 1.0)
-    rgb *= (1 - dark * cv2.GaussianBlur(shade, (0, 0), blur))[..., None]
-    buf = io.BytesIO()
-    Image.fromarray(rgb.astype(np.uint8)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+    return encoded(rgb * (1 - dark * cv2.GaussianBlur(shade, (0, 0), blur))[..., None])
 
 
 def glared(data: bytes, centre: tuple[int, int], radius: float, peak: float) -> bytes:
     """`data` with a light mirrored in the paper at `centre`: `peak` x white added at its middle,
     falling off over `radius` px."""
-    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32)
+    rgb = pixels(data)
     yy, xx = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]].astype(np.float32)
     spot = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * radius**2))
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(rgb + 255 * peak * spot[..., None], 0, 255).astype(np.uint8)).save(
-        buf, "JPEG", quality=90
-    )
-    return buf.getvalue()
+    return encoded(rgb + 255 * peak * spot[..., None])
 
 
 @pytest.mark.parametrize("where, warned", [((640, 480), True), ((1100, 180), False)])
@@ -311,11 +310,9 @@ def test_an_overexposed_sheet_is_not_glare(glyph):
     # A sheet on a darker desk, exposed to pure white all over (or a drawing on a white canvas
     # in a window) is clipped as a whole: no patch stands out, and the digits read as usual.
     data = synth.photo(lines(glyph, "4071 2\n35968"), noise=2)
-    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32) * 1.3
+    rgb = pixels(data) * 1.3
     rgb[:120], rgb[-120:], rgb[:, :160], rgb[:, -160:] = 90, 90, 90, 90  # the desk all round
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, "PNG")
-    result = check(buf.getvalue(), "4071 2\n35968")
+    result = check(encoded(rgb, "PNG"), "4071 2\n35968")
     assert GLARE not in result.warnings
 
 
