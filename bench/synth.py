@@ -38,10 +38,11 @@ def make(
     size: tuple[int, int] | None = None,
     source: str = "mnist",
     quality: int | None = None,
+    info: dict | None = None,
 ) -> tuple[bytes, str]:
     """A JPEG photo at difficulty `level` and its text. `digits`/`labels` are MNIST test images;
-    `source="pen"` draws the digits as pen strokes instead."""
-    rgb, text, q = make_rgb(level, seed, digits, labels, size, source)
+    `source="pen"` draws the digits as pen strokes instead. `info`: as for `make_rgb`."""
+    rgb, text, q = make_rgb(level, seed, digits, labels, size, source, info)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=quality or q)
     return buf.getvalue(), text
@@ -49,7 +50,8 @@ def make(
 
 def make_rgb(level, seed, digits, labels, size=None, source="mnist", info=None):
     """As `make`, but the RGB array before JPEG coding, and the JPEG quality to use. A dict
-    passed as `info` receives the conditions drawn (for error analysis by condition)."""
+    passed as `info` receives the conditions drawn (for error analysis by condition) and, for
+    MNIST digits, the `indices` of the digits written, in reading order."""
     info = {} if info is None else info
     rng = np.random.default_rng([seed, _LEVEL_ID[level], 0 if source == "mnist" else 1])
     hard, medium = level == "hard", level == "medium"
@@ -75,6 +77,7 @@ def make_rgb(level, seed, digits, labels, size=None, source="mnist", info=None):
         glyphs = [pen_digit(int(v), rng) for v in values]
     else:
         idx = rng.integers(0, len(digits), count)
+        info["indices"] = idx.tolist()
         values = labels[idx]
         glyphs = [_mnist_glyph(digits[i]) for i in idx]
 
