@@ -338,7 +338,9 @@ def _skew_angle(mask: np.ndarray, weak: np.ndarray) -> tuple[float, float, bool]
         t = np.deg2rad(deg)
         return profile(ys * np.cos(t) - xs * np.sin(t))
 
-    if strong:
+    # A row of printed boxes (a form) is too short to be taken for rules, but its straight lines
+    # level the page better than the digits it holds, which sit anywhere in their boxes.
+    if strong or (boxes[:, 5] >= limits.BOX_SIDES).any():
         angle = _best(rows, limits.MAX_SKEW_DEG, limits.MIN_SKEW_GAIN)
     else:
         angle = _neighbour_angle(boxes, factor, page_h)
@@ -369,12 +371,31 @@ def _two_levels(mask: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _outlines(mask: np.ndarray) -> np.ndarray:
-    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid, and how many holes
-    each mark has: (n, 5)."""
+    """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid, how many holes
+    each mark has, and how many of them are cells of a row of printed boxes (_cells): (n, 6)."""
     found, parents = _two_levels(mask.astype(np.uint8))
     holes = np.bincount(parents[parents >= 0], minlength=len(found))
-    boxes = [[*cv2.boundingRect(found[i]), holes[i]] for i in np.flatnonzero(parents < 0)]
-    return np.array(boxes, np.int64).reshape(-1, 5)
+    rects = {int(i): cv2.boundingRect(found[i]) for i in np.flatnonzero(parents < 0)}
+    cells = np.zeros(len(found), np.int64)
+    # Only marks with a row's number of holes: a grid's hundreds would cost milliseconds.
+    row_like = (holes >= limits.BOX_SIDES) & (holes < limits.GRID_CELLS)
+    for k in np.flatnonzero(parents >= 0):
+        mark = int(parents[k])
+        if row_like[mark]:
+            cells[mark] += _cell(found[k], rects[mark][3])
+    boxes = [[*rect, holes[i], cells[i]] for i, rect in rects.items()]
+    return np.array(boxes, np.int64).reshape(-1, 6)
+
+
+def _cell(hole: np.ndarray, height: int) -> bool:
+    """Whether a hole's outline is a printed box's cell: a rectangle (at any small turn) nearly
+    as tall as the mark round it, which a digit's loop is not (a 0's is an oval, an 8's half its
+    height)."""
+    (_, _), (w, h), _ = cv2.minAreaRect(hole)
+    return (
+        min(w, h) >= limits.CELL_HEIGHT * height
+        and cv2.contourArea(hole) >= limits.CELL_FILL * w * h
+    )
 
 
 def _printed(boxes: np.ndarray, page_w: int, page_h: int) -> bool:
@@ -490,9 +511,21 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
     rest = ((mask > 0) & ~on_rule).astype(np.uint8)
     stats, first = components(rest)
     reach = thickness + 2
+    widest = limits.BOX_SIDE_WIDTH * thickness + 2
+    labels = None
     sides = []
-    for (x, y, w, h, area), (fx, fy) in zip(stats.tolist(), first.tolist(), strict=True):
-        if w > limits.BOX_SIDE_WIDTH * thickness + 2 or h < 4 * w or area < 0.6 * w * h:
+    for (x, y, w, h, _), (fx, fy) in zip(stats.tolist(), first.tolist(), strict=True):
+        if w > limits.BOX_SIDE_LEAN * h + 2 * widest or h < 4 * min(w, widest):
+            continue
+        if labels is None:
+            _, labels = cv2.connectedComponents(rest, connectivity=8)
+        # Straight and thin along its own direction (the page may be turned a little), between
+        # its ends: where it crosses a rule, what is left of the rule beside it may stay on.
+        mid = slice(y + h // 5, y + h - h // 5)
+        own = (labels[mid, x : x + w] == labels[fy, fx]).view(np.uint8)
+        (centre, _), size, _ = cv2.minAreaRect(cv2.findNonZero(own))
+        thin, long = min(size), max(size)
+        if thin > widest or long < 2 * thin or own.sum() < limits.BOX_SIDE_FILL * thin * long:
             continue
         # A rule's crossing keeps the side's pixels on it: the rule runs on beside each end.
         cols = slice(max(0, x - reach), x + w + reach)
@@ -501,27 +534,25 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
             on_rule[y + h - reach : y + h + reach, cols],
         )
         if top.any() and bottom.any():
-            sides.append((x, y, w, h, fx, fy))
+            sides.append((x, y, w, h, fx, fy, x + centre))
     out = np.zeros(mask.shape, bool)
     rows: list[list[tuple[int, ...]]] = []
     for side in sorted(sides, key=lambda side: side[1]):  # a row's sides share their ends
         row = rows[-1] if rows else []
-        if row and abs(side[1] - row[-1][1]) <= reach and abs(side[3] - row[-1][3]) <= reach:
+        lean = limits.BOX_SIDE_LEAN * abs(side[6] - row[-1][6]) if row else 0.0
+        if row and abs(side[1] - row[-1][1]) <= reach + lean and abs(side[3] - row[-1][3]) <= reach:
             row.append(side)
         else:
             rows.append([side])
-    labels = None
     for row in rows:
         if len(row) < limits.BOX_SIDES:
             continue
         # Evenly spaced, but a side merged with the digit it touches leaves a double gap.
-        gaps = np.diff(np.sort([side[0] for side in row])).astype(float)
+        gaps = np.diff(np.sort([side[6] for side in row]))
         steps = gaps / max(gaps.min(), 1.0)
         if np.abs(steps - np.round(steps)).max() > limits.BOX_SPACING:
             continue
-        if labels is None:
-            _, labels = cv2.connectedComponents(rest, connectivity=8)
-        for x, y, w, h, fx, fy in row:
+        for x, y, w, h, fx, fy, _ in row:
             out[y : y + h, x : x + w] |= labels[y : y + h, x : x + w] == labels[fy, fx]
     return out
 

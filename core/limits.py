@@ -265,11 +265,19 @@ PEEL_KEEP = 0.9
 PEEL_WHOLE = 0.3
 # The sides of printed boxes (clean._box_sides) are at most this x the rules' thickness wide.
 BOX_SIDE_WIDTH = 2.5
+BOX_SIDE_LEAN = 0.1  # ... give or take this x their height: turned up to ~6 deg
+# ... and, between their ends (which may keep what the rules leave where they cross, or a row's
+# corners), fill this much of their turned bounding box: straight, not a stroke of a digit.
+BOX_SIDE_FILL = 0.6
 # ... and come BOX_SIDES or more to a row, evenly spaced: every gap a whole number of the
 # narrowest, give or take BOX_SPACING of it. Taken one by one, they removed 1s written from one
 # rule to the next on ruled paper.
 BOX_SIDES = 3
 BOX_SPACING = 0.15
+# A hole is a printed box's cell (clean._cell) when it is a rectangle, filling CELL_FILL of its
+# turned bounding box (an oval fills pi/4 = 0.79), at least CELL_HEIGHT as tall as its mark.
+CELL_FILL = 0.9
+CELL_HEIGHT = 0.7
 # A mark holding in one of its holes a digit-sized mark FRAME_AREA x smaller (by box) is a frame
 # round the writing (a sheet's edge on a dark desk, a drawn ring, a printed box), not a digit.
 # Segmentation used to see only outer outlines, and lost all that such a frame held.
