@@ -372,7 +372,7 @@ def _two_levels(mask: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
 def _outlines(mask: np.ndarray) -> np.ndarray:
     """Boxes (x, y, w, h) of all marks, also those inside the cells of a grid, how many holes
-    each mark has, and how many of them are cells of a row of printed boxes (_cells): (n, 6)."""
+    each mark has, and how many of them are cells of a row of printed boxes (_cell): (n, 6)."""
     found, parents = _two_levels(mask.astype(np.uint8))
     holes = np.bincount(parents[parents >= 0], minlength=len(found))
     rects = {int(i): cv2.boundingRect(found[i]) for i in np.flatnonzero(parents < 0)}
