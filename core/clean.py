@@ -512,20 +512,18 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
     stats, first = components(rest)
     reach = thickness + 2
     widest = limits.BOX_SIDE_WIDTH * thickness + 2
-    labels = None
     sides = []
     for (x, y, w, h, _), (fx, fy) in zip(stats.tolist(), first.tolist(), strict=True):
         if w > limits.BOX_SIDE_LEAN * h + 2 * widest or h < 4 * min(w, widest):
             continue
-        if labels is None:
-            _, labels = cv2.connectedComponents(rest, connectivity=8)
+        _, labels = cv2.connectedComponents(rest[y : y + h, x : x + w], connectivity=8)
+        own = (labels == labels[fy - y, fx - x]).view(np.uint8)
         # Straight and thin along its own direction (the page may be turned a little), between
         # its ends: where it crosses a rule, what is left of the rule beside it may stay on.
-        mid = slice(y + h // 5, y + h - h // 5)
-        own = (labels[mid, x : x + w] == labels[fy, fx]).view(np.uint8)
-        (centre, _), size, _ = cv2.minAreaRect(cv2.findNonZero(own))
+        mid = own[h // 5 : h - h // 5]
+        (centre, _), size, _ = cv2.minAreaRect(cv2.findNonZero(mid))
         thin, long = min(size), max(size)
-        if thin > widest or long < 2 * thin or own.sum() < limits.BOX_SIDE_FILL * thin * long:
+        if thin > widest or long < 2 * thin or mid.sum() < limits.BOX_SIDE_FILL * thin * long:
             continue
         # A rule's crossing keeps the side's pixels on it: the rule runs on beside each end.
         cols = slice(max(0, x - reach), x + w + reach)
@@ -534,12 +532,12 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
             on_rule[y + h - reach : y + h + reach, cols],
         )
         if top.any() and bottom.any():
-            sides.append((x, y, w, h, fx, fy, x + centre))
+            sides.append((x, y, w, h, own, x + centre))
     out = np.zeros(mask.shape, bool)
-    rows: list[list[tuple[int, ...]]] = []
+    rows: list[list[tuple]] = []
     for side in sorted(sides, key=lambda side: side[1]):  # a row's sides share their ends
         row = rows[-1] if rows else []
-        lean = limits.BOX_SIDE_LEAN * abs(side[6] - row[-1][6]) if row else 0.0
+        lean = limits.BOX_SIDE_LEAN * abs(side[5] - row[-1][5]) if row else 0.0
         if row and abs(side[1] - row[-1][1]) <= reach + lean and abs(side[3] - row[-1][3]) <= reach:
             row.append(side)
         else:
@@ -548,12 +546,12 @@ def _box_sides(mask: np.ndarray, on_rule: np.ndarray, thickness: int) -> np.ndar
         if len(row) < limits.BOX_SIDES:
             continue
         # Evenly spaced, but a side merged with the digit it touches leaves a double gap.
-        gaps = np.diff(np.sort([side[6] for side in row]))
+        gaps = np.diff(np.sort([side[5] for side in row]))
         steps = gaps / max(gaps.min(), 1.0)
         if np.abs(steps - np.round(steps)).max() > limits.BOX_SPACING:
             continue
-        for x, y, w, h, fx, fy, _ in row:
-            out[y : y + h, x : x + w] |= labels[y : y + h, x : x + w] == labels[fy, fx]
+        for x, y, w, h, own, _ in row:
+            out[y : y + h, x : x + w] |= own > 0
     return out
 
 

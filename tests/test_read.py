@@ -204,9 +204,8 @@ def test_digits_in_the_printed_boxes_of_a_form_are_read(glyph, text):
 def test_digits_in_the_boxes_of_a_turned_form_are_read(glyph, angle):
     # A form photographed a little askew, its boxes printed in thick black lines. The page is
     # levelled on the row of boxes (its holes are rectangles nearly as tall as it), not on the
-    # digits, which sit anywhere in their boxes; the sides go with the top and bottom rules
-    # although what is left of the rules where they cross stays on their ends. The 8 was lost
-    # ("4136"); on the form scene's tuning photos the sides were read as 1s ("9171615").
+    # digits, which sit anywhere in their boxes. Unlevelled, the 8 was lost ("4136"); on the
+    # form scene's tuning photos the sides were read as 1s ("9171615").
     check(boxed(glyph, "84136", height=50, angle=angle, colour=(40, 40, 40), thick=3), "84136")
 
 
