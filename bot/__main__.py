@@ -21,6 +21,7 @@ from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.service import Service
+    from bot.shared import Shared
 
 log = logging.getLogger("bot")
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.tokens:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, secrets=(*settings.tokens, settings.telegram_webhook_secret))
+    setup_logging(settings.log_level, secrets=settings.secrets)
     try:
         return asyncio.run(run(settings, started))
     except KeyboardInterrupt:
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(settings: Settings, started: float | None = None) -> int:
     """Start the adapters, log one line when ready, and serve until a signal or a failure."""
+    from bot import shared as shared_state
     from bot.service import Service, warm_up
 
     started = time.monotonic() if started is None else started
@@ -62,7 +64,12 @@ async def run(settings: Settings, started: float | None = None) -> int:
         except (NotImplementedError, RuntimeError):
             pass  # not on this platform or not the main thread
 
-    service = Service(settings)
+    try:
+        shared = await shared_state.connect(settings)
+    except ConnectionError as exc:
+        log.critical("%s", exc)
+        return 1
+    service = Service(settings, limiter=shared.limiter(settings))
     stoppers, watched, ready = [], [], []
     status = 0
     try:
@@ -73,7 +80,7 @@ async def run(settings: Settings, started: float | None = None) -> int:
             return 1
         starting = {}
         if settings.telegram_token:
-            starting["telegram"] = _start_telegram(settings, service, stoppers)
+            starting["telegram"] = _start_telegram(settings, service, shared, stoppers)
         if settings.discord_token:
             starting["discord"] = _start_discord(settings, service, stoppers, watched)
         results = await asyncio.gather(*starting.values(), return_exceptions=True)
@@ -87,11 +94,12 @@ async def run(settings: Settings, started: float | None = None) -> int:
         if failed:
             return 1
         log.info(
-            "digitbot ready in %.2f s: %s; %d workers, queue %d",
+            "digitbot ready in %.2f s: %s; %d workers, max wait %g s, %s",
             time.monotonic() - started,
             ", ".join(ready),
             settings.workers,
-            settings.queue_size,
+            settings.max_wait,
+            f"redis {shared_state.where(settings.redis_url)}" if shared.client else "no redis",
         )
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({stopping, *watched}, return_when="FIRST_COMPLETED")
@@ -108,13 +116,16 @@ async def run(settings: Settings, started: float | None = None) -> int:
             except Exception as exc:
                 log.warning("while stopping: %s: %s", type(exc).__name__, exc)
         service.close()
+        await shared.close()
         log.info("digitbot stopped")
 
 
-async def _start_telegram(settings: Settings, service: Service, stoppers: list) -> str:
+async def _start_telegram(
+    settings: Settings, service: Service, shared: Shared, stoppers: list
+) -> str:
     from bot import telegram_bot
 
-    app = telegram_bot.build_application(settings, service)
+    app = telegram_bot.build_application(settings, service, shared)
     stoppers.append(lambda: telegram_bot.stop_application(app))
     return await telegram_bot.start_application(app, settings)
 

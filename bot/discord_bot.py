@@ -5,9 +5,18 @@ mentions the bot, and interactions always carry their attachments. So the bot an
 the slash command `/digits image:<attachment>`, the message context-menu command "Read digits",
 images in DMs, and messages that mention the bot and carry images (or reply to one that does).
 
+The client is discord.py's AutoShardedClient: one process runs as many shards as Discord
+recommends, or DISCORD_SHARD_COUNT of them, or only DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT, so
+a big bot's shards can be split across processes (which then share rate limits through Redis).
+
+A photo that must wait more than a few seconds for a reader gets a "queued" note at once: the
+interaction's response for commands (later edited into the first answer), a reply for messages
+(deleted once answered; bot/notes.py).
+
 DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL redirect the library (tests, proxies) through its
 two public class attributes: `discord.http.Route.BASE` (REST and interaction webhooks) and
-`discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` (a plain Client connects there first).
+`discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` (where shards connect when the shard count is
+given; otherwise GET /gateway/bot names the gateway).
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from discord import app_commands
 
 from bot import texts
 from bot.about import about_text
-from bot.service import Reply, Service, courtesy
+from bot.notes import NOTE_AFTER_SECONDS, Notes
+from bot.service import Reply, Service, Ticket, courtesy
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,13 +48,19 @@ HELP = texts.HELP.format(group_help=texts.DISCORD_GROUP_HELP)
 SEND_ATTEMPTS = 3
 
 
-class DigitClient(discord.Client):
-    """A Client with the app commands registered and the Service at hand."""
+class DigitClient(discord.AutoShardedClient):
+    """A sharded client with the app commands registered and the Service at hand."""
 
     def __init__(self, settings: Settings, service: Service, **options):
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
-        super().__init__(intents=discord.Intents.default(), **options)
+        super().__init__(
+            intents=discord.Intents.default(),
+            shard_count=settings.discord_shard_count or None,
+            shard_ids=list(settings.shard_ids) or None,
+            **options,
+        )
         self.settings, self.service = settings, service
+        self.notes = Notes(lambda note: note.delete())
         self.connected = asyncio.Event()
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(digits_command)
@@ -76,11 +92,22 @@ class DigitClient(discord.Client):
             await _send(lambda: message.reply(text, mention_author=False))
             return
         courtesy(message.channel.typing())  # "digitbot is typing..." while it reads
-        for attachment in images[: self.settings.max_images_per_message]:
-            reply = await self.service.handle(
-                f"dc:{message.author.id}", attachment.size, attachment.read
-            )
-            await _send(lambda r=reply: message.reply(**_reply_kwargs(r), mention_author=False))
+        owner = f"dc:{message.author.id}"
+        images = images[: self.settings.max_images_per_message]
+        admitted = [await self.service.admit(owner) for _ in images]
+        key = f"{message.channel.id}/{owner}"
+        notes = [
+            self.notes.cover(key, t.expected_wait, lambda t=t: _note_reply(message, t))
+            for t in admitted
+            if isinstance(t, Ticket)
+        ]
+        try:
+            for reading in _readings(self.service, admitted, images):
+                reply = await reading
+                await _send(lambda r=reply: message.reply(**_reply_kwargs(r), mention_author=False))
+        finally:
+            for note in notes:
+                await self.notes.uncover(key, note)
 
     def _mentioned(self, message: discord.Message) -> bool:
         """The message mentions the bot itself, or its own role (Discord's autocomplete offers
@@ -159,21 +186,42 @@ async def _answer_interaction(
         await interaction.response.send_message(text, ephemeral=True)
         return
     user = f"dc:{interaction.user.id}"
-    ticket = client.service.admit(user)
+    ticket = await client.service.admit(user)
     if isinstance(ticket, Reply):
         await interaction.response.send_message(ticket.text, ephemeral=True)
         return
+    noted = ticket.expected_wait > NOTE_AFTER_SECONDS
     try:
-        await interaction.response.defer(thinking=True)
+        if noted:  # the response is the note, edited into the first answer when it is ready
+            await interaction.response.send_message(_queued_text(ticket))
+        else:
+            await interaction.response.defer(thinking=True)
     except BaseException:
         ticket.release()
         raise
-    for i, image in enumerate(images):
-        if i == 0:
-            reply = await client.service.read(ticket, image.size, image.read)
+    admitted = [ticket] + [await client.service.admit(user) for _ in images[1:]]
+    for i, reading in enumerate(_readings(client.service, admitted, images)):
+        reply = await reading
+        if i == 0 and noted:
+            await _send(lambda r=reply: interaction.edit_original_response(**_edit_kwargs(r)))
         else:
-            reply = await client.service.handle(user, image.size, image.read)
-        await _send(lambda r=reply: interaction.followup.send(**_reply_kwargs(r)))
+            await _send(lambda r=reply: interaction.followup.send(**_reply_kwargs(r)))
+
+
+def _readings(
+    service: Service, admitted: list[Ticket | Reply], images: list[discord.Attachment]
+) -> list[asyncio.Future[Reply]]:
+    """The replies to a message's images, in their order: refusals at once, and the admitted
+    images read meanwhile (they wait in their owner's turns, see bot/fair_queue.py)."""
+    readings = []
+    for ticket, image in zip(admitted, images, strict=True):
+        if isinstance(ticket, Reply):
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(ticket)
+            readings.append(done)
+        else:
+            readings.append(asyncio.ensure_future(service.read(ticket, image.size, image.read)))
+    return readings
 
 
 async def on_command_error(
@@ -210,6 +258,22 @@ def _reply_kwargs(reply: Reply) -> dict:
         embed.add_field(name="Note", value="\n".join(result.warnings)[:1024], inline=False)
     embed.set_image(url=f"attachment://{PNG_NAME}")
     return {"embed": embed, "file": discord.File(io.BytesIO(reply.png), filename=PNG_NAME)}
+
+
+def _edit_kwargs(reply: Reply) -> dict:
+    """Arguments to edit a message (the queue note) into a Reply: its text, embed and picture
+    replace the note's."""
+    kwargs = _reply_kwargs(reply)
+    files = [kwargs.pop("file")] if "file" in kwargs else []
+    return {"content": None, "embed": None, **kwargs, "attachments": files}
+
+
+async def _note_reply(message: discord.Message, ticket: Ticket) -> discord.Message:
+    return await message.reply(_queued_text(ticket), mention_author=False)
+
+
+def _queued_text(ticket: Ticket) -> str:
+    return texts.QUEUED.format(seconds=max(1, round(ticket.expected_wait)))
 
 
 def _images(attachments: list[discord.Attachment]) -> list[discord.Attachment]:

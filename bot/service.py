@@ -17,8 +17,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot import texts
+from bot.fair_queue import FairQueue, Place, ReadingTime
 from bot.settings import Settings
 from core.errors import DigitbotError, ImageError
 from core.result import Result
@@ -89,7 +91,8 @@ def _forget(task: asyncio.Task) -> None:
 
 
 class RateLimiter:
-    """At most `limit` events per `window` seconds per key (a sliding window)."""
+    """At most `limit` events per `window` seconds per key (a sliding window), in this process's
+    memory. bot.shared.RedisRateLimiter is the same for several processes."""
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
         self.limit, self.window, self.clock = limit, window, clock
@@ -108,72 +111,111 @@ class RateLimiter:
             self._forget_idle(now)
         return 0.0
 
+    async def wait(self, key: str) -> float:
+        """wait_time(), in the form every limiter has."""
+        return self.wait_time(key)
+
+    async def give_back(self, key: str) -> None:
+        """Uncount the latest event of `key` (a photo refused after all)."""
+        events = self._events.get(key)
+        if events:
+            events.pop()
+
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
             del self._events[key]
 
 
-class Ticket:
-    """A place in the worker pool's queue, held from admission until the reply is ready."""
+class Limiter(Protocol):
+    async def wait(self, key: str) -> float:
+        """Seconds until `key` may send a photo; 0 means now, and the photo is counted."""
 
-    def __init__(self, service: Service):
-        self._service: Service | None = service
+    async def give_back(self, key: str) -> None:
+        """Uncount the latest photo of `key`."""
+
+
+class Ticket:
+    """An admitted photo's place in the fair queue, held until its reply is ready."""
+
+    def __init__(self, queue: FairQueue, place: Place):
+        self._queue, self.place = queue, place
+
+    @property
+    def expected_wait(self) -> float:
+        """Seconds the photo was expected to wait for a reader when it was admitted."""
+        return self.place.expected_wait
 
     def release(self) -> None:
-        if self._service is not None:
-            self._service.in_flight -= 1
-            self._service = None
+        self._queue.finish(self.place)
 
 
 class Service:
-    """Reads photos for every adapter: rate limit, bounded queue, worker pool, reply text."""
+    """Reads photos for every adapter: rate limit, fair queue bounded by the expected wait,
+    worker pool, reply text."""
 
     def __init__(
         self,
         settings: Settings,
         pipeline: Pipeline = read_photo,
         clock: Callable[[], float] = time.monotonic,
+        limiter: Limiter | None = None,
+        reading: ReadingTime | None = None,
     ):
         self.settings = settings
         self.pipeline = pipeline
-        self.capacity = settings.workers + settings.queue_size
-        self.in_flight = 0
-        self.limiter = RateLimiter(settings.rate_limit, settings.rate_window, clock)
+        self.clock = clock
+        self.limiter = limiter or RateLimiter(settings.rate_limit, settings.rate_window, clock)
+        self.queue = FairQueue(settings.workers, reading)
         self._pool = ThreadPoolExecutor(
             settings.workers, thread_name_prefix="reader", initializer=_yield_to_event_loop
         )
 
-    def admit(self, user: str) -> Ticket | Reply:
-        """A Ticket if `user` may send a photo now, else the polite refusal to send at once."""
-        if self.in_flight >= self.capacity:
-            log.warning("busy: %d photos in flight, refusing one", self.in_flight)
+    @property
+    def in_flight(self) -> int:
+        """Photos admitted and not yet answered."""
+        return self.queue.running + self.queue.waiting
+
+    async def admit(self, user: str) -> Ticket | Reply:
+        """A Ticket if `user` may send a photo now, else the polite refusal to send at once:
+        the rate limit's, or busy when the photo would wait longer than MAX_WAIT. A busy photo
+        does not count against the user's rate limit."""
+        limited = await self.limiter.wait(user)
+        if limited > 0:
+            log.info("rate limit: a user must wait %.0f s", limited)
+            return Reply("refused", texts.RATE_LIMITED.format(seconds=max(1, round(limited))))
+        wait = self.queue.expected_wait(user)
+        if wait > self.settings.max_wait:
+            await self.limiter.give_back(user)
+            log.warning(
+                "busy: a photo would wait %.0f s (%d in flight, %.2f s a reading)",
+                wait,
+                self.in_flight,
+                self.queue.reading.seconds,
+            )
             return Reply("busy", texts.BUSY)
-        wait = self.limiter.wait_time(user)
-        if wait > 0:
-            log.info("rate limit: a user must wait %.0f s", wait)
-            return Reply("refused", texts.RATE_LIMITED.format(seconds=max(1, round(wait))))
-        self.in_flight += 1
-        return Ticket(self)
+        return Ticket(self.queue, self.queue.join(user))
 
     async def read(self, ticket: Ticket, size: int | None, fetch: Fetch) -> Reply:
-        """Download (into memory) and read one admitted photo; releases the ticket."""
+        """Wait for the photo's turn, download it (into memory) and read it; releases the
+        ticket. A photo too large by its reported size is refused without waiting."""
         try:
-            return await self._read(size, fetch)
+            if size is not None and size > self.settings.max_image_bytes:
+                log.info("refused a %d-byte image before download", size)
+                return self._too_big(size)
+            await self.queue.turn(ticket.place)
+            return await self._read(fetch)
         finally:
             ticket.release()
 
     async def handle(self, user: str, size: int | None, fetch: Fetch) -> Reply:
         """admit() then read(): the whole job for adapters that need nothing in between."""
-        ticket = self.admit(user)
+        ticket = await self.admit(user)
         if isinstance(ticket, Reply):
             return ticket
         return await self.read(ticket, size, fetch)
 
-    async def _read(self, size: int | None, fetch: Fetch) -> Reply:
+    async def _read(self, fetch: Fetch) -> Reply:
         limit = self.settings.max_image_bytes
-        if size is not None and size > limit:
-            log.info("refused a %d-byte image before download", size)
-            return self._too_big(size)
         started = time.monotonic()
         try:
             data = await asyncio.wait_for(fetch(), self.settings.download_timeout)
@@ -183,9 +225,8 @@ class Service:
         if len(data) > limit:
             log.info("refused a %d-byte image after download", len(data))
             return self._too_big(len(data))
-        loop = asyncio.get_running_loop()
         try:
-            result, png = await loop.run_in_executor(self._pool, self.pipeline, bytes(data))
+            result, png = await self._run_pipeline(bytes(data))
         except ImageError as exc:
             log.info("unreadable image: %s", exc)
             return Reply("refused", str(exc) or texts.NOT_AN_IMAGE)
@@ -201,6 +242,24 @@ class Service:
         if not result.digits:
             return Reply("no_digits", texts.caption(result), result=result)
         return Reply("reading", texts.caption(result), result=result, png=png)
+
+    async def _run_pipeline(self, data: bytes) -> tuple[Result, bytes | None]:
+        """The pipeline in a worker thread. Its time there (on the service's clock) goes into the
+        reading time the expected waits use, failures included: they took a reader too."""
+        took: list[float] = []
+
+        def timed() -> tuple[Result, bytes | None]:
+            started = self.clock()
+            try:
+                return self.pipeline(data)
+            finally:
+                took.append(self.clock() - started)
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
+        finally:
+            if took:
+                self.queue.reading.add(took[0])
 
     def _too_big(self, size: int) -> Reply:
         mb = 1024 * 1024

@@ -3,8 +3,12 @@
 Private chats: every photo or image file is read. Groups (privacy mode on): `/digits` as a reply
 to a photo, a photo whose caption mentions the bot, a photo sent in reply to the bot, and every
 photo when auto-reading is on for the chat (`/autoread on|off`, admins only; default from
-GROUP_AUTOREAD). Those choices (chat_data, nothing else) survive restarts when
-TELEGRAM_STATE_FILE names a file; otherwise they live in memory.
+GROUP_AUTOREAD). Those choices live in Redis when REDIS_URL is set (shared by every process
+behind a webhook load balancer; see bot/shared.py); otherwise in chat_data, which survives
+restarts when TELEGRAM_STATE_FILE names a file.
+
+A photo that must wait more than a few seconds for a reader gets a "queued" note at once
+(bot/notes.py), deleted when the answer is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
+from redis.exceptions import RedisError
 from telegram import BotCommand, Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatMemberStatus
 from telegram.error import (
@@ -38,8 +43,10 @@ from telegram.ext import (
 
 from bot import texts
 from bot.about import about_text
+from bot.notes import Notes
 from bot.service import Reply, Service, courtesy
 from bot.settings import Settings
+from bot.shared import Chats, Shared
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +66,25 @@ HELP = texts.HELP.format(group_help=texts.TELEGRAM_GROUP_HELP)
 SEND_ATTEMPTS = 3
 START_ATTEMPTS = 5  # connecting at start-up: 0.5 + 1 + 2 + 4 s of patience
 MAX_RETRY_AFTER = 30.0
-# Albums whose captioned photo asked for a reading, so the album's other photos are read too.
-ALBUM_MEMORY = 256
+# Updates handled at once. Photos waiting for their turn hold one each, and the fair queue lets
+# MAX_WAIT x readings per second of them wait (60 s x 7/s at most on the bench machine); the
+# library's default of 256 would leave /help waiting behind them.
+MAX_CONCURRENT_UPDATES = 4096
+# An album photo that did not ask for a reading looks again after this long whether another
+# photo of its album did: album photos arrive as separate updates, at the same moment, possibly
+# at different processes behind a load balancer.
+ALBUM_GRACE_SECONDS = 1.0
 
 
-def build_application(settings: Settings, service: Service) -> Application:
-    """The python-telegram-bot Application with every handler, not yet started."""
+def build_application(
+    settings: Settings, service: Service, shared: Shared | None = None
+) -> Application:
+    """The python-telegram-bot Application with every handler, not yet started. Chat settings
+    go to `shared`'s Redis when it has one, else to chat_data."""
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
-        .concurrent_updates(True)
+        .concurrent_updates(MAX_CONCURRENT_UPDATES)
         # getUpdates gets a pool of one connection by default; a long poll torn down mid-flight
         # can leave it checked out, after which polling stalls (a known python-telegram-bot /
         # httpx trap) and stopping waits a second for it. A spare connection avoids both.
@@ -82,7 +98,13 @@ def build_application(settings: Settings, service: Service) -> Application:
         keep = PersistenceInput(bot_data=False, user_data=False, callback_data=False)
         builder = builder.persistence(PicklePersistence(settings.telegram_state_file, keep))
     app = builder.build()
-    app.bot_data.update(service=service, settings=settings, albums={})
+    shared = shared or Shared(None, settings.redis_prefix)
+    app.bot_data.update(
+        service=service,
+        settings=settings,
+        chats=shared.chats("tg", app.chat_data),
+        notes=Notes(lambda note: _retrying(note.delete)),
+    )
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("about", about))
@@ -169,13 +191,19 @@ async def autoread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     choice = (context.args or [""])[0].lower()
     if choice not in ("on", "off"):
-        state = "on" if _autoread_on(context) else "off"
+        state = "on" if await _autoread_on(context, chat.id) else "off"
         await _send_text(message, texts.AUTOREAD_USAGE.format(state=state))
         return
     if not await _is_admin(context, message):
         await _send_text(message, texts.AUTOREAD_ADMINS_ONLY)
         return
-    context.chat_data["autoread"] = choice == "on"
+    chats: Chats = context.bot_data["chats"]
+    try:
+        await chats.set_flag(chat.id, "autoread", choice == "on")
+    except RedisError as exc:
+        log.error("telegram: /autoread not saved: %s: %s", type(exc).__name__, exc)
+        await _send_text(message, texts.SETTING_FAILED)
+        return
     meaning = texts.AUTOREAD_ON if choice == "on" else texts.AUTOREAD_OFF
     await _send_text(message, texts.AUTOREAD_SET.format(state=choice, meaning=meaning))
 
@@ -187,7 +215,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo or a file: read it in private chats; in groups only when the bot was asked."""
     message = update.effective_message
     private = update.effective_chat.type == Chat.PRIVATE
-    if not private and not _asked_in_group(message, context):
+    if not private and not await _asked_in_group(message, context):
         return
     if _image_of(message) is None:
         if private:
@@ -201,18 +229,23 @@ async def other_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _send_text(update.effective_message, texts.DM_NO_IMAGE)
 
 
-def _asked_in_group(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    albums: dict[str, bool] = context.bot_data["albums"]
-    asked = (
-        _mentions_bot(message, context)
-        or _replies_to_bot(message, context)
-        or (message.media_group_id is not None and message.media_group_id in albums)
-    )
-    if asked and message.media_group_id is not None:
-        albums[message.media_group_id] = True
-        while len(albums) > ALBUM_MEMORY:
-            del albums[next(iter(albums))]
-    return asked or _autoread_on(context)
+async def _asked_in_group(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The bot was asked to read this group photo: mentioned, replied to, in an album that
+    was, or auto-reading is on."""
+    chats: Chats = context.bot_data["chats"]
+    album = message.media_group_id
+    if _mentions_bot(message, context) or _replies_to_bot(message, context):
+        if album is not None:
+            await chats.mark_album(album)
+        return True
+    if await _autoread_on(context, message.chat_id):
+        return True
+    if album is None:
+        return False
+    if await chats.album_marked(album):
+        return True
+    await asyncio.sleep(ALBUM_GRACE_SECONDS)
+    return await chats.album_marked(album)
 
 
 def _mentions_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -236,9 +269,10 @@ def _replies_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> boo
     return bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
 
 
-def _autoread_on(context: ContextTypes.DEFAULT_TYPE) -> bool:
-    default = context.bot_data["settings"].group_autoread
-    return bool(context.chat_data.get("autoread", default))
+async def _autoread_on(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+    chats: Chats = context.bot_data["chats"]
+    choice = await chats.flag(chat_id, "autoread")
+    return context.bot_data["settings"].group_autoread if choice is None else choice
 
 
 async def _is_admin(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
@@ -274,9 +308,11 @@ async def _read_and_reply(
 ) -> None:
     """Read the image of `source` and answer `answer_to` (the same message, or a /digits)."""
     service: Service = context.bot_data["service"]
+    notes: Notes = context.bot_data["notes"]
     file_id, size = _image_of(source, service.settings.max_image_bytes)
     user = answer_to.from_user or answer_to.sender_chat
-    ticket = service.admit(f"tg:{user.id if user else answer_to.chat_id}")
+    owner = f"tg:{user.id if user else answer_to.chat_id}"
+    ticket = await service.admit(owner)
     if isinstance(ticket, Reply):
         await _send(answer_to, ticket)
         return
@@ -285,9 +321,22 @@ async def _read_and_reply(
         file = await _retrying(lambda: context.bot.get_file(file_id))
         return await _retrying(file.download_as_bytearray)
 
-    courtesy(context.bot.send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO))
-    reply = await service.read(ticket, size, fetch)
-    await _send(answer_to, reply)
+    seconds = max(1, round(ticket.expected_wait))
+    note_key = f"{answer_to.chat_id}/{owner}"
+    note = notes.cover(
+        note_key,
+        ticket.expected_wait,
+        lambda: _retrying(
+            lambda: answer_to.reply_text(texts.QUEUED.format(seconds=seconds), do_quote=True)
+        ),
+    )
+    try:
+        if note is None:  # "sending a photo...": for 5 s, enough when there is no long wait
+            courtesy(context.bot.send_chat_action(answer_to.chat_id, ChatAction.UPLOAD_PHOTO))
+        reply = await service.read(ticket, size, fetch)
+        await _send(answer_to, reply)
+    finally:
+        await notes.uncover(note_key, note)
 
 
 async def _send(message: Message, reply: Reply) -> None:

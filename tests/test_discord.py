@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from contextlib import AsyncExitStack
 
 import discord
@@ -13,6 +14,8 @@ from standins.discord_api import APP_ID, DiscordStandIn
 from standins.photos import digits_photo, open_png
 
 from bot import texts
+from bot.fair_queue import ReadingTime
+from core.result import Digit, Result
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -183,3 +186,65 @@ async def test_invalid_session_identifies_again_and_keeps_answering(dc, photo):
     await dc.message_create(dc.message(USER, attachments=[dc.attachment(photo)], dm=True))
     [reply] = await dc.wait_sent(1)
     _assert_reading(reply)
+
+
+# A long wait for a reader: a note at once, and the answers after it.
+
+
+class GatedReader:
+    """A pipeline whose readings all wait for `gate`, then read "42"."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def __call__(self, data: bytes):
+        self.gate.wait(10)
+        digits = tuple(Digit(v, 0.99, ((v, 0.99),), (0, 0, 10, 10), 0, False) for v in (4, 2))
+        return Result(digits, "42", (), (40, 20)), b"\x89PNG not really"
+
+
+async def _busy_reader(make_bot, photo):
+    """A bot whose one worker is busy reading another user's DM photo, with readings estimated
+    at 10 s: the next photo would wait 10 s."""
+    reader = GatedReader()
+    dc = await make_bot(pipeline=reader, reading=ReadingTime(10.0))
+    await dc.message_create(dc.message(USER + 9, attachments=[dc.attachment(photo)], dm=True))
+    while "GET cdn" not in dc.calls:
+        await asyncio.sleep(0.02)
+    return dc, reader
+
+
+async def test_long_wait_on_a_command_answers_with_a_note_then_edits_it(make_bot, photo):
+    dc, reader = await _busy_reader(make_bot, photo)
+    await dc.slash_command(USER, "digits", dc.attachment(photo))
+    [note] = await dc.wait_sent(1, kinds=("callback",))
+    assert note.payload["type"] == 4 and not note.flags & 64  # a public message, at once
+    assert note.content == texts.QUEUED.format(seconds=10)
+    reader.gate.set()
+    [edit] = await dc.wait_sent(1, kinds=("edit",))
+    assert edit.path.endswith("/messages/@original")
+    [embed] = edit.embeds
+    assert embed["title"] == "42" and "digits.png" in edit.files
+    assert edit.content == ""  # the note's text is gone
+    await dc.wait_sent(1, kinds=("message",))  # the other user's DM answer
+    assert not [s for s in dc.sent if s.kind == "followup"]
+
+
+async def test_long_wait_on_a_message_gets_a_note_deleted_after_the_answers(make_bot, photo):
+    dc, reader = await _busy_reader(make_bot, photo)
+    images = [dc.attachment(photo, f"IMG_{i}.JPG") for i in range(2)]
+    message = await dc.message_create(dc.message(USER, attachments=images, dm=True))
+    [note] = await dc.wait_sent(1, kinds=("message",))
+    assert note.content == texts.QUEUED.format(seconds=10)
+    assert str(note.payload["message_reference"]["message_id"]) == message["id"]
+    reader.gate.set()
+    sent = await dc.wait_sent(5, kinds=("message", "delete"))
+    await _quiet(dc, 0.3)
+    assert [s.kind for s in dc.sent if s.kind in ("message", "delete")] == [
+        "message", "message", "message", "message", "delete"
+    ]  # fmt: skip
+    answers = sent[1:4]  # the other user's DM, then this message's two images
+    assert all(a.embeds for a in answers)
+    references = [str(a.payload["message_reference"]["message_id"]) for a in answers[1:]]
+    assert references == [message["id"], message["id"]]
+    assert sent[4].path == f"/channels/{message['channel_id']}/messages/{note.message_id}"

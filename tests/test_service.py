@@ -89,23 +89,85 @@ async def test_rate_limit_reply():
     assert (await service.handle("other", None, _bytes)).kind == "reading"
 
 
-async def test_busy_at_once_when_the_queue_is_full():
-    gate = threading.Event()
+class FakeReader:
+    """A pipeline for the fairness tests: each reading takes `seconds` on a fake clock (which it
+    advances), and notes whose photo it read and when. The first reading waits for `gate`, so
+    that a test can line photos up behind it."""
 
-    def slow(data):
-        gate.wait(10)
+    def __init__(self, seconds: float):
+        self.seconds, self.now = seconds, 0.0
+        self.gate = threading.Event()
+        self.started: list[tuple[str, float]] = []  # (photo, fake time its reading began)
+
+    def clock(self) -> float:
+        return self.now
+
+    def __call__(self, data: bytes):
+        self.started.append((data.decode(), self.now))
+        if len(self.started) == 1:
+            self.gate.wait(10)
+        self.now += self.seconds
         return RESULT, b"png"
 
-    service = Service(Settings(workers=1, queue_size=1, rate_limit=100), pipeline=slow)
-    first = asyncio.create_task(service.handle("a", None, _bytes))
-    second = asyncio.create_task(service.handle("b", None, _bytes))
-    await asyncio.sleep(0.05)
-    busy = await asyncio.wait_for(service.handle("c", None, _bytes), 0.5)
-    assert busy == Reply("busy", texts.BUSY)
-    gate.set()
-    assert [(await t).kind for t in (first, second)] == ["reading", "reading"]
+
+async def _queue_up(service: Service, photos: list[str]) -> dict[str, asyncio.Task]:
+    """Send each photo ("A1" is user A's first) as its own task, in this order, letting each be
+    admitted before the next is sent."""
+    tasks = {}
+    for photo in photos:
+        fetch = lambda p=photo: _bytes(p.encode())  # noqa: E731
+        tasks[photo] = asyncio.create_task(service.handle(photo[0], None, fetch))
+        await asyncio.sleep(0.01)
+    return tasks
+
+
+async def test_photos_are_read_in_rounds_one_per_user():
+    """Everyone's first photo before anyone's second (and second before third), whoever sent
+    most first. One worker: A1 is being read and A2 downloading (one photo per worker goes
+    ahead) when B and C arrive."""
+    reader = FakeReader(seconds=1.0)
+    settings = Settings(workers=1, rate_limit=100, max_wait=1000)
+    service = Service(settings, pipeline=reader, clock=reader.clock)
+    tasks = await _queue_up(service, ["A1", "A2", "A3", "A4", "A5", "B1", "B2", "C1"])
+    reader.gate.set()
+    replies = await asyncio.wait_for(asyncio.gather(*tasks.values()), 10)
+    service.close()
+    assert [r.kind for r in replies] == ["reading"] * 8
+    assert [photo for photo, _ in reader.started] == [
+        "A1", "A2", "B1", "C1", "B2", "A3", "A4", "A5"
+    ]  # fmt: skip
     assert service.in_flight == 0
-    assert (await service.handle("c", None, _bytes)).kind == "reading"
+
+
+async def test_busy_only_when_the_expected_wait_passes_max_wait():
+    """Readings take 2 s (measured on a fake clock), one worker, MAX_WAIT 4 s: with A's photo
+    being read and Z's downloading, B's is expected to wait 4 s and is admitted; C's would wait
+    6 s and is told the bot is busy, without it counting against C's rate limit. Each admitted
+    photo's reading begins when expected, within MAX_WAIT of the fake time it was admitted."""
+    reader = FakeReader(seconds=2.0)
+    settings = Settings(workers=1, rate_limit=1, max_wait=4.0)
+    service = Service(settings, pipeline=reader, clock=reader.clock)
+    reader.started.append(("calibration", 0.0))  # the reading time is measured, not guessed:
+    assert (await service.handle("X", None, _bytes)).kind == "reading"  # 2 s
+    assert service.queue.reading.seconds == pytest.approx(2.0)
+    reader.started.clear()
+    admitted_at = reader.now
+
+    admitted = [await service.admit(user) for user in "AZB"]
+    assert [ticket.expected_wait for ticket in admitted] == [0.0, 2.0, 4.0]
+    assert await service.admit("C") == Reply("busy", texts.BUSY)
+    fetches = [lambda p=p: _bytes(p.encode()) for p in "AZB"]
+    readings = [service.read(t, None, f) for t, f in zip(admitted, fetches, strict=True)]
+    reading = asyncio.gather(*readings)
+    await asyncio.sleep(0.05)
+    reader.gate.set()
+    replies = await asyncio.wait_for(reading, 10)
+    assert [r.kind for r in replies] == ["reading"] * 3
+    waits = {photo: start - admitted_at for photo, start in reader.started}
+    assert waits == {"A": 0.0, "Z": 2.0, "B": 4.0}
+    assert all(wait <= settings.max_wait for wait in waits.values())
+    assert (await service.handle("C", None, _bytes)).kind == "reading"  # not rate limited
+    assert service.in_flight == 0
     service.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -13,6 +14,8 @@ from standins.photos import blank_photo, digits_photo, open_png
 from standins.telegram_api import BOT, Fault, TelegramStandIn
 
 from bot import texts
+from bot.fair_queue import ReadingTime
+from core.result import Digit, Result
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -305,3 +308,50 @@ async def test_autoread_choice_survives_a_restart_with_a_state_file(photo, tmp_p
         tg.push(tg.photo_message(photo, group, USER))
         await _settle(tg)
         assert tg.replies() == []
+
+
+# A long wait for a reader: a note at once, deleted once the answers are out.
+
+
+class GatedReader:
+    """A pipeline whose readings all wait for `gate`, then read "42"."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def __call__(self, data: bytes):
+        self.gate.wait(10)
+        digits = tuple(Digit(v, 0.99, ((v, 0.99),), (0, 0, 10, 10), 0, False) for v in (4, 2))
+        return Result(digits, "42", (), (40, 20)), b"\x89PNG not really"
+
+
+async def test_a_long_wait_gets_one_queued_note_deleted_after_the_answers(photo):
+    """Readings take 10 s (the service's estimate), one worker: the first photo is read at
+    once; an album of three sent meanwhile would wait 10, 20 and 30 s, so its first photo gets
+    one "queued, about 10 s" note at once, and the note goes when the last answer is sent."""
+    reader = GatedReader()
+    async with telegram_bot(workers=1, pipeline=reader, reading=ReadingTime(10.0)) as tg:
+        tg.push(tg.photo_message(photo, tg.chat(USER), USER))
+        while "file" not in tg.calls:  # the first photo is being read
+            await asyncio.sleep(0.02)
+        album = [
+            tg.push(tg.photo_message(photo, tg.chat(USER), USER, media_group_id="a1"))
+            for _ in range(3)
+        ]
+        [note] = await tg.wait_sent(1)
+        assert note.text == texts.QUEUED.format(seconds=10)
+        assert note.reply_to == album[0]["message_id"]
+        await asyncio.sleep(0.3)
+        assert len(tg.replies()) == 1 and not tg.deleted  # one note for the album, still up
+        reader.gate.set()
+        replies = await tg.wait_sent(5)
+        for _ in range(100):
+            if tg.deleted:
+                break
+            await asyncio.sleep(0.05)
+    answers = [r for r in replies if r is not note]
+    assert [a.method for a in answers] == ["sendPhoto"] * 4
+    assert {a.reply_to for a in answers[1:]} == {m["message_id"] for m in album}
+    [(chat, message_id, when)] = tg.deleted
+    assert (chat, message_id) == (USER, note.message_id)
+    assert when >= max(a.at for a in answers)

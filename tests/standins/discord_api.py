@@ -7,9 +7,13 @@ zlib-stream transport compression discord.py asks for: one compressor per connec
 payload flushed with Z_SYNC_FLUSH.
 
 Tests dispatch gateway events (`message_create`, `slash_command`, `context_menu`) and read what
-the bot sent in `server.sent`. Faults for resilience tests: `drop()` closes the gateway
-connection (the client should resume), `invalidate()` sends an invalid session, and
-`inject(prefix, Fault)` makes the next matching REST call fail (429 with retry_after, 5xx, reset).
+the bot sent in `server.sent`. Sharding as Discord does it: GET /gateway/bot recommends `shards`
+shards, each IDENTIFY names its shard, and a guild's events go to shard (guild_id >> 22) % shards
+only (DMs to shard 0); `guilds` lists the guilds the bot is in.
+
+Faults for resilience tests: `drop()` closes the gateway connection (the client should resume),
+`invalidate()` sends an invalid session, and `inject(prefix, Fault)` makes the next matching REST
+call fail (429 with retry_after, 5xx, reset).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Sent:
     payload: dict
     files: dict[str, bytes] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    message_id: str | None = None  # of the message it created
 
     @property
     def embeds(self) -> list[dict]:
@@ -88,9 +93,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def channel_of(guild_id: int) -> int:
+    """The one text channel of a guild: CHANNEL_ID in GUILD_ID, the next id in the others."""
+    return CHANNEL_ID if guild_id == GUILD_ID else guild_id + 1
+
+
 class DiscordStandIn:
-    def __init__(self, token: str = TOKEN):
+    def __init__(self, token: str = TOKEN, shards: int = 1, guilds: tuple[int, ...] = (GUILD_ID,)):
         self.token = token
+        self.shards, self.guilds = shards, guilds
+        self.identified: list[tuple[int, int]] = []  # (shard id, shard count) of each IDENTIFY
         self.sent: list[Sent] = []
         self.calls: list[str] = []
         self.files: dict[str, bytes] = {}
@@ -103,7 +115,8 @@ class DiscordStandIn:
         self._sockets: list[web.WebSocketResponse] = []
         self._compressors: dict[int, zlib._Compress] = {}
         self._seq = 0
-        self._session = "stand-in-session"
+        self._sessions: dict[str, int] = {}  # session id -> its shard
+        self._shard_of: dict[int, int] = {}  # id(socket) -> the shard it identified or resumed
         self._events: list[dict] = []  # dispatched payloads, for RESUME
         self._connected = asyncio.Event()
         self._changed = asyncio.Event()
@@ -170,13 +183,14 @@ class DiscordStandIn:
         channel_id: int | None = None,
         author: dict | None = None,
         referenced: dict | None = None,
+        guild_id: int = GUILD_ID,
     ) -> dict:
         author = author or user(author_id)
         if mention_bot and f"<@{APP_ID}>" not in content:
             content = f"<@{APP_ID}> {content}".strip()
         message = {
             "id": str(self.new_id()),
-            "channel_id": str(channel_id or (self.new_id() if dm else CHANNEL_ID)),
+            "channel_id": str(channel_id or (self.new_id() if dm else channel_of(guild_id))),
             "author": author,
             "content": content,
             "timestamp": _now(),
@@ -200,7 +214,7 @@ class DiscordStandIn:
             }
             message["referenced_message"] = referenced
         if not dm:
-            message["guild_id"] = str(GUILD_ID)
+            message["guild_id"] = str(guild_id)
             message["member"] = _member(None)
         return message
 
@@ -277,6 +291,19 @@ class DiscordStandIn:
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
+    async def wait_shards(self, shard_ids, timeout: float = 30.0) -> None:
+        """Wait until each of `shard_ids` has a connection that identified or resumed."""
+        deadline = time.monotonic() + timeout
+        while not set(shard_ids) <= set(self._shard_of.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"shards up: {sorted(set(self._shard_of.values()))}")
+            await asyncio.sleep(0.05)
+
+    def shard_for(self, data: dict) -> int:
+        """The shard an event goes to: its guild's, or shard 0 (DMs)."""
+        guild_id = data.get("guild_id") if isinstance(data, dict) else None
+        return (int(guild_id) >> 22) % self.shards if guild_id else 0
+
     async def wait_sent(self, count: int, kinds=("message", "followup"), timeout: float = 10.0):
         """Wait until at least `count` calls of the given kinds were recorded."""
         deadline = time.monotonic() + timeout
@@ -312,10 +339,16 @@ class DiscordStandIn:
     # Gateway
 
     async def dispatch(self, event: str, data: dict) -> None:
+        """Send an event to the connection of the shard it belongs to."""
         self._seq += 1
         payload = {"op": 0, "t": event, "s": self._seq, "d": data}
         self._events.append(payload)
-        await self._send_all(payload)
+        shard = self.shard_for(data)
+        sockets = [ws for ws in self._sockets if self._shard_of.get(id(ws)) == shard]
+        if not sockets:
+            raise RuntimeError(f"no gateway connection for shard {shard}")
+        for ws in sockets:
+            await self._send(ws, payload)
 
     async def _send_all(self, payload: dict) -> None:
         if not self._sockets:
@@ -351,6 +384,7 @@ class DiscordStandIn:
         finally:
             self._sockets.remove(ws)
             self._compressors.pop(id(ws), None)
+            self._shard_of.pop(id(ws), None)
         return ws
 
     async def _on_gateway_message(self, ws: web.WebSocketResponse, message: dict) -> None:
@@ -361,31 +395,45 @@ class DiscordStandIn:
             if data.get("token") != self.token:
                 await ws.close(code=4004, message=b"Authentication failed.")
                 return
+            shard, count = data.get("shard") or (0, 1)
+            if count != self.shards or not 0 <= shard < count:
+                await ws.close(code=4010, message=b"Invalid shard.")
+                return
             self.identifies += 1
-            self._session = f"stand-in-session-{self.identifies}"
-            self._events.clear()
+            self.identified.append((shard, count))
+            session = f"stand-in-session-{self.identifies}"
+            self._sessions = {s: n for s, n in self._sessions.items() if n != shard}
+            self._sessions[session] = shard
+            self._shard_of[id(ws)] = shard
+            self._events = [p for p in self._events if self.shard_for(p["d"]) != shard]
+            guilds = [g for g in self.guilds if self.shard_for({"guild_id": g}) == shard]
             ready = {
                 "v": 10,
                 "user": BOT_USER,
-                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                "session_id": self._session,
+                "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+                "session_id": session,
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(APP_ID), "flags": 0},
                 "private_channels": [],
                 "relationships": [],
+                "shard": [shard, count],
             }
             self._seq += 1
             await self._send(ws, {"op": 0, "t": "READY", "s": self._seq, "d": ready})
-            self._seq += 1
-            await self._send(ws, {"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": _guild()})
+            for guild in guilds:
+                self._seq += 1
+                event = {"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": _guild(guild)}
+                await self._send(ws, event)
             self._connected.set()
         elif op == 6:  # resume
-            if data.get("token") != self.token or data.get("session_id") != self._session:
+            shard = self._sessions.get(data.get("session_id"))
+            if data.get("token") != self.token or shard is None:
                 await self._send(ws, {"op": 9, "d": False})
                 return
             self.resumes += 1
+            self._shard_of[id(ws)] = shard
             for payload in self._events:
-                if payload["s"] > (data.get("seq") or 0):
+                if payload["s"] > (data.get("seq") or 0) and self.shard_for(payload["d"]) == shard:
                     await self._send(ws, payload)
             self._seq += 1
             await self._send(ws, {"op": 0, "t": "RESUMED", "s": self._seq, "d": {}})
@@ -426,7 +474,7 @@ class DiscordStandIn:
             return _json(_application())
         if key in ("GET /gateway", "GET /gateway/bot"):
             limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-            body = {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
+            body = {"url": self.gateway_url, "shards": self.shards, "session_start_limit": limit}
             return _json(body)
         if request.method == "PUT" and parts[:1] == ["applications"] and parts[-1] == "commands":
             self.commands = [
@@ -442,9 +490,13 @@ class DiscordStandIn:
             return _json(self.commands)
         if request.method == "POST" and parts[0] == "channels" and parts[-1] == "typing":
             return web.Response(status=204)  # a typing indicator: in `calls`, not in `sent`
+        if request.method == "DELETE" and parts[0] == "channels" and parts[2:3] == ["messages"]:
+            self._record("delete", path, payload, files)
+            return web.Response(status=204)
         if request.method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
-            self._record("message", path, payload, files)
-            return _json(self._message_obj(int(parts[1]), payload, files))
+            message = self._message_obj(int(parts[1]), payload, files)
+            self._record("message", path, payload, files, message["id"])
+            return _json(message)
         if parts[0] == "interactions" and parts[-1] == "callback":
             self._record("callback", path, payload, files)
             kind = payload.get("type")
@@ -470,8 +522,10 @@ class DiscordStandIn:
             return _json(self._message_obj(CHANNEL_ID, {}, {}))
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
-    def _record(self, kind: str, path: str, payload: dict, files: dict) -> None:
-        self.sent.append(Sent(kind, path, payload, files))
+    def _record(
+        self, kind: str, path: str, payload: dict, files: dict, message_id: str | None = None
+    ) -> None:
+        self.sent.append(Sent(kind, path, payload, files, message_id=message_id))
         self._changed.set()
 
     def _message_obj(self, channel_id: int, payload: dict, files: dict) -> dict:
@@ -538,9 +592,9 @@ def _member(member_user: dict | None) -> dict:
     return member
 
 
-def _guild() -> dict:
+def _guild(guild_id: int = GUILD_ID) -> dict:
     return {
-        "id": str(GUILD_ID),
+        "id": str(guild_id),
         "name": "Test server",
         "icon": None,
         "owner_id": "1",
@@ -552,7 +606,7 @@ def _guild() -> dict:
         "stickers": [],
         "roles": [
             {
-                "id": str(GUILD_ID),
+                "id": str(guild_id),
                 "name": "@everyone",
                 "permissions": "2248473465835073",
                 "position": 0,
@@ -564,7 +618,7 @@ def _guild() -> dict:
         ],
         "channels": [
             {
-                "id": str(CHANNEL_ID),
+                "id": str(channel_of(guild_id)),
                 "type": 0,
                 "name": "general",
                 "position": 0,

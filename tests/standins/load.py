@@ -5,7 +5,12 @@ Each user sends `photos` photos as albums of `burst`, the users starting at rand
 within `spread` seconds and pausing `gap` seconds between their albums. Another user asks
 `/help` every `help_every` seconds while photos are outstanding. Every message's answers are
 collected: each photo must get exactly one answer (a reading, or the rate-limit, busy or another
-polite reply), none lost and none twice.
+polite reply), none lost and none twice. "Queued" notes are counted apart; each must be deleted.
+
+Fairness is judged by when each photo's turn came: when the bot asked the stand-in for its file
+(it downloads a photo only when its turn comes). A photo that got its turn while another user's
+first photo had been waiting longer than FAIRNESS_SLACK seconds, and before that first photo's
+own turn, overtook it; with fair queueing no user's third or later photo overtakes anyone's first.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from bot import texts
 from .telegram_api import TelegramStandIn
 
 HELP_USER = 9_999
+# How long a photo's update may have been with the bot before it counts as waiting in the queue:
+# the bot takes a few milliseconds to admit an update, and a turn handed out meanwhile is no
+# overtaking (it would be read first by any order).
+FAIRNESS_SLACK = 0.25
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class Plan:
     spread: float = 10.0  # users start within this many seconds
     gap: float = 3.0  # seconds between one user's bursts
     help_every: float = 0.5
-    settle: float = 60.0  # the longest wait for the last answers after the last photo
+    settle: float = 120.0  # the longest wait for the last answers after the last photo (2 MAX_WAIT)
     seed: int = 0
     as_files: bool = False  # send the photos as files (full resolution), not as photos
 
@@ -50,6 +59,11 @@ class Outcome:
     help_latency: list[float] = field(default_factory=list)
     help_lost: int = 0
     seconds: float = 0.0  # first photo sent to last photo answered
+    notes: int = 0  # "queued" notes sent
+    notes_left: int = 0  # notes never deleted
+    queue_wait: list[float] = field(default_factory=list)  # update taken -> turn, admitted photos
+    overtaken_firsts: int = 0  # first photos some user's third-or-later photo overtook
+    firsts_after_a_third: int = 0  # first photos answered after some user's third was answered
 
     @property
     def answered(self) -> int:
@@ -60,10 +74,12 @@ class Outcome:
 
 
 def kind_of(sent) -> str:
-    """The kind of answer a recorded reply is."""
+    """The kind of answer a recorded reply is ("note" for a queued note, which is none)."""
     if sent.method in ("sendPhoto", "sendDocument"):
         return "reading"
     text = sent.text
+    if text.startswith(texts.QUEUED.split("{")[0]):
+        return "note"
     if text == texts.BUSY:
         return "busy"
     if text.startswith(texts.RATE_LIMITED.split("{")[0]):
@@ -85,6 +101,7 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
     """Run `plan` against the bot polling `server`; `photos` are (jpeg, number) to cycle through."""
     rng = random.Random(plan.seed)
     pushed: dict[int, tuple[float, str]] = {}  # message id -> (time, expected number)
+    photos_of: dict[int, list[tuple[int, str]]] = {}  # user -> [(message id, file id)] in order
     helps: dict[int, float] = {}
     sending_done = asyncio.Event()
     n = 0
@@ -112,6 +129,7 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
                 else:
                     message = server.photo_message(data, chat, uid, media_group_id=album)
                 pushed[server.push(message)["message_id"]] = (time.monotonic(), number)
+                photos_of.setdefault(uid, []).append((message["message_id"], _file_id(message)))
 
     async def helper() -> None:
         chat = server.chat(HELP_USER)
@@ -124,7 +142,7 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
                 pass
 
     def answered_ids() -> set[int]:
-        return {s.reply_to for s in server.replies() if s.reply_to in pushed}
+        return {s.reply_to for s in _answers(server) if s.reply_to in pushed}
 
     begin = time.monotonic()
     help_task = asyncio.create_task(helper())
@@ -139,8 +157,12 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
 
     out = Outcome(photos=len(pushed))
     by_message: dict[int, list] = {}
-    for sent in server.replies():
+    for sent in _answers(server):
         by_message.setdefault(sent.reply_to, []).append(sent)
+    notes = [s for s in server.replies() if kind_of(s) == "note"]
+    deleted = {(chat, message_id) for chat, message_id, _ in server.deleted}
+    out.notes = len(notes)
+    out.notes_left = len([n for n in notes if (n.chat_id, n.message_id) not in deleted])
     last_answer = begin
     for mid, (at, number) in pushed.items():
         answers = by_message.get(mid, [])
@@ -163,7 +185,53 @@ async def drive(server: TelegramStandIn, photos: list[tuple[bytes, str]], plan: 
         else:
             out.help_lost += 1
     out.seconds = last_answer - begin
+    _judge_fairness(server, out, photos_of, by_message)
     return out
+
+
+def _answers(server: TelegramStandIn) -> list:
+    """The replies that answer a message: all but the queued notes."""
+    return [s for s in server.replies() if kind_of(s) != "note"]
+
+
+def _file_id(message: dict) -> str:
+    if "photo" in message:
+        return message["photo"][-1]["file_id"]
+    return message["document"]["file_id"]
+
+
+def _judge_fairness(
+    server: TelegramStandIn, out: Outcome, photos_of: dict, by_message: dict
+) -> None:
+    """Queue waits, and first photos overtaken by others' third-or-later photos (see the module
+    docstring); also, literally, first photos read and answered after some user's third one."""
+    turns = []  # (turn time, user, index in the user's photos, received)
+    for user, photos in photos_of.items():
+        for index, (message_id, file_id) in enumerate(photos):
+            if file_id in server.fetched and message_id in server.received:
+                received = server.received[message_id]
+                turns.append((server.fetched[file_id], user, index, received))
+                out.queue_wait.append(server.fetched[file_id] - received)
+    firsts = [t for t in turns if t[2] == 0]
+    later = [t for t in turns if t[2] >= 2]
+    out.overtaken_firsts = sum(
+        any(
+            user != other and received + FAIRNESS_SLACK < turn < first_turn
+            for turn, other, _, _ in later
+        )
+        for first_turn, user, _, received in firsts
+    )
+    answered = {  # photos read (they had a turn), not refused at once
+        (user, index): by_message[message_id][0].at
+        for user, photos in photos_of.items()
+        for index, (message_id, file_id) in enumerate(photos)
+        if by_message.get(message_id) and file_id in server.fetched
+    }
+    thirds = [at for (_, index), at in answered.items() if index == 2]
+    first_third = min(thirds, default=float("inf"))
+    out.firsts_after_a_third = sum(
+        at > first_third for (_, index), at in answered.items() if index == 0
+    )
 
 
 def summary(out: Outcome) -> str:
@@ -180,6 +248,13 @@ def summary(out: Outcome) -> str:
         f"update->reply, all     p50 {percentile(lat, 50):.2f} s  p95 {percentile(lat, 95):.2f} s",
         f"update->reply, reading p50 {percentile(reading, 50):.2f} s  "
         f"p95 {percentile(reading, 95):.2f} s",
+        f"queue wait (turn)      p50 {percentile(out.queue_wait, 50):.2f} s  "
+        f"p95 {percentile(out.queue_wait, 95):.2f} s  "
+        f"max {max(out.queue_wait, default=float('nan')):.2f} s",
+        f"queued notes           {out.notes} sent, {out.notes_left} left undeleted",
+        f"fairness               {out.overtaken_firsts} waiting first photos overtaken by a "
+        f"third or later; {out.firsts_after_a_third} firsts read after some user's third was "
+        "answered (users who had not sent anything yet count here)",
         f"/help during the load  {len(out.help_latency)} asked, "
         f"p50 {percentile(out.help_latency, 50):.2f} s, "
         f"p95 {percentile(out.help_latency, 95):.2f} s, "

@@ -2,7 +2,10 @@
 
 Point the real Application at it with ApplicationBuilder().base_url(server.base_url) and
 .base_file_url(server.base_file_url). Tests queue updates (send_photo, send_text, ...), the bot
-long-polls them with getUpdates, and whatever the bot sends is recorded in `server.sent`.
+long-polls them with getUpdates, and whatever the bot sends is recorded in `server.sent`
+(messages it deletes in `server.deleted`). Once the bot sets a webhook, queued updates are
+POSTed to it instead, one at a time and in order, each retried until it is taken (HTTP 200),
+with the secret token header, as Telegram does.
 
 Faults for resilience tests: `server.inject(method, Fault(...))` makes the next call(s) of a
 method (or "file" for downloads) answer with an HTTP error (429 with retry_after, 5xx), reset
@@ -12,6 +15,7 @@ the connection, stall, or cut a download short.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -19,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 TOKEN = "123456:TEST-token-for-the-stand-in-server"
@@ -55,6 +60,7 @@ class Sent:
     params: dict
     files: dict[str, bytes] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    message_id: int | None = None  # of the message it created
 
     @property
     def chat_id(self) -> int:
@@ -80,6 +86,12 @@ class TelegramStandIn:
         self.files: dict[str, bytes] = {}
         self.admins: set[tuple[int, int]] = set()
         self.faults: dict[str, list[Fault]] = {}
+        self.deleted: list[tuple[int, int, float]] = []  # (chat id, message id, when)
+        self.webhook: tuple[str, str] | None = None  # (url, secret token) once the bot sets it
+        self.delivered: list[tuple[int, float]] = []  # (update id, when) posted to the webhook
+        self.received: dict[int, float] = {}  # message id -> when the bot first got its update
+        self.fetched: dict[str, float] = {}  # file id -> when the bot first asked for the file
+        self._delivery: asyncio.Task | None = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
@@ -102,6 +114,8 @@ class TelegramStandIn:
         return self
 
     async def stop(self) -> None:
+        if self._delivery is not None:
+            self._delivery.cancel()
         if self._runner:
             await self._runner.cleanup()
 
@@ -262,13 +276,20 @@ class TelegramStandIn:
             except TimeoutError:
                 pass
         limit = int(params.get("limit") or 100)
+        self._note_received(self.updates[:limit])
         return _ok(self.updates[:limit])
+
+    def _note_received(self, updates: list[dict]) -> None:
+        now = time.monotonic()
+        for update in updates:
+            self.received.setdefault(update["message"]["message_id"], now)
 
     async def _m_getFile(self, params, files):
         file_id = params["file_id"]
         if file_id not in self.files:
             return _error(400, "Bad Request: invalid file_id")
         data = self.files[file_id]
+        self.fetched.setdefault(file_id, time.monotonic())
         n = file_id.split("-")[1]
         return _ok(
             {
@@ -289,6 +310,45 @@ class TelegramStandIn:
     async def _m_sendChatAction(self, params, files):
         return _ok(True)
 
+    async def _m_deleteMessage(self, params, files):
+        self.deleted.append((int(params["chat_id"]), int(params["message_id"]), time.monotonic()))
+        self._changed.set()
+        return _ok(True)
+
+    async def _m_setWebhook(self, params, files):
+        self.webhook = (params["url"], params.get("secret_token") or "")
+        if self._delivery is None:
+            self._delivery = asyncio.create_task(self._deliver())
+        return _ok(True)
+
+    async def _m_deleteWebhook(self, params, files):
+        self.webhook = None
+        return _ok(True)
+
+    async def _deliver(self) -> None:
+        """POST queued updates to the webhook, oldest first; a refused or failed one is tried
+        again a little later."""
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.webhook is None or not self.updates:
+                    self._changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.2)
+                    continue
+                update, (url, secret) = self.updates[0], self.webhook
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                try:
+                    async with session.post(url, json=update, headers=headers) as response:
+                        taken = response.status == 200
+                except (aiohttp.ClientError, OSError):
+                    taken = False
+                if taken:
+                    self.updates.remove(update)
+                    self.delivered.append((update["update_id"], time.monotonic()))
+                    self._note_received([update])
+                else:
+                    await asyncio.sleep(0.1)
+
     async def _m_sendMessage(self, params, files):
         return self._record("sendMessage", params, files, text=params.get("text", ""))
 
@@ -303,13 +363,14 @@ class TelegramStandIn:
         return self._record("sendDocument", params, files, document=document)
 
     def _record(self, method: str, params: dict, files: dict, **content) -> web.Response:
-        self.sent.append(Sent(method, params, files))
-        self._changed.set()
         chat_id = int(params["chat_id"])
         chat = self.chat(chat_id, "private" if chat_id > 0 else "supergroup")
         if "caption" in params:
             content["caption"] = params["caption"]
-        return _ok(self.message(chat, BOT["id"], **content))
+        message = self.message(chat, BOT["id"], **content)
+        self.sent.append(Sent(method, params, files, message_id=message["message_id"]))
+        self._changed.set()
+        return _ok(message)
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         self.calls.append("file")
