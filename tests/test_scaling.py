@@ -24,7 +24,7 @@ from standins.photos import digits_photo
 from standins.processes import bot_process
 from standins.proxy import RoundRobinProxy
 from standins.redis_server import RedisServer, RedisUnavailable
-from standins.telegram_api import TelegramStandIn
+from standins.telegram_api import BOT, TelegramStandIn
 
 from bot import texts
 from bot.settings import Settings
@@ -33,7 +33,7 @@ from core.result import Digit, Result
 
 pytestmark = pytest.mark.timeout(120)
 
-USER, OTHER, ADMIN = 501, 502, 503
+USER, OTHER, ADMIN, ALBUM_USER = 501, 502, 503, 504
 GROUP = -100777
 DISCORD_USER = 600000000000000001
 # A guild on the other shard of two: GUILD_ID is on shard (GUILD_ID >> 22) % 2 = 1, this on 0.
@@ -157,7 +157,8 @@ async def test_settings_and_rate_limits_survive_a_restart_with_redis(redis_url, 
 async def test_two_webhook_processes_behind_a_load_balancer_share_state(redis_url, prefix, photo):
     """Two `python -m bot` processes in webhook mode; Telegram (the stand-in) posts each update
     to the load balancer, which hands them to the processes in turn. One user's rate limit holds
-    across both, and /autoread set through one applies in the other."""
+    across both, /autoread set through one applies in the other, and an album asked for through
+    one is read whole."""
     server = await TelegramStandIn().start()
     ports = [_free_port(), _free_port()]
     proxy = await RoundRobinProxy([f"http://127.0.0.1:{port}" for port in ports]).start()
@@ -193,6 +194,23 @@ async def test_two_webhook_processes_behind_a_load_balancer_share_state(redis_ur
             assert replies[3].text.startswith("Auto-reading is now on")
             assert replies[4].reply_to == photo_message["message_id"]
             assert not _rate_limited(replies[4])
+
+            # An album whose first photo mentions the bot, its photos spread over both processes.
+            quiet_group = server.chat(GROUP - 1, "supergroup")
+            caption = f"@{BOT['username']} readings"
+            album = [
+                server.photo_message(photo, quiet_group, ALBUM_USER, media_group_id="album-lb")
+                for _ in range(3)
+            ]
+            album[0] = server.photo_message(
+                photo, quiet_group, ALBUM_USER, caption=caption, media_group_id="album-lb"
+            )
+            for message in album:
+                server.push(message)
+            await server.wait_sent(8, timeout=30)
+            assert set(proxy.routed[-3:]) == {0, 1}
+            answered = {r.reply_to for r in server.replies()[5:]}
+            assert answered == {m["message_id"] for m in album}  # 2 read, 1 over the limit
             logs = first.log + second.log
     finally:
         await proxy.stop()
