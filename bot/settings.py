@@ -31,8 +31,8 @@ class Settings:
     workers: int = min(2, os.cpu_count() or 1)
     # Longest expected wait for a reader, in seconds: a photo that would wait longer gets the busy
     # reply at once. The queue is fair (one per user, served in rounds), so this bounds the wait
-    # rather than the number of photos. 60 s: bench/bench_load.py's burst of 50 users (300
-    # photos within their rate limits) is read in about 45 s by two workers, so none is refused.
+    # rather than the number of photos. 60 s: in bench/bench_load.py's burst of 50 users (300
+    # photos within their rate limits) none waited over 35 s on two free cores, so none is refused.
     max_wait: float = 60.0
     # Largest photo file accepted, checked before download where the platform reports it.
     # Telegram's cloud Bot API serves files up to 20 MB; 10 MB covers any phone photo.

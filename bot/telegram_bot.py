@@ -67,8 +67,8 @@ SEND_ATTEMPTS = 3
 START_ATTEMPTS = 5  # connecting at start-up: 0.5 + 1 + 2 + 4 s of patience
 MAX_RETRY_AFTER = 30.0
 # Updates handled at once. Photos waiting for their turn hold one each, and the fair queue lets
-# MAX_WAIT x readings per second of them wait (60 s x 7/s at most on the bench machine); the
-# library's default of 256 would leave /help waiting behind them.
+# about MAX_WAIT x readings per second of them wait (60 s x 6.5/s, 400, on the bench machine);
+# the library's default of 256 would leave /help waiting behind them.
 MAX_CONCURRENT_UPDATES = 4096
 # An album photo that did not ask for a reading looks again after this long whether another
 # photo of its album did: album photos arrive as separate updates, at the same moment, possibly

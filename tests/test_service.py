@@ -225,6 +225,24 @@ def test_settings_from_env():
         Settings.from_env({"WORKERS": "0"})
 
 
+def test_settings_for_several_processes_are_checked():
+    settings = Settings.from_env(
+        {"MAX_WAIT": "30", "DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "2, 3"}
+    )
+    assert settings.max_wait == 30 and settings.shard_ids == (2, 3)
+    bad = [
+        ({"MAX_WAIT": "0"}, "MAX_WAIT"),
+        ({"DISCORD_SHARD_IDS": "0"}, "DISCORD_SHARD_COUNT"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "0,2"}, "DISCORD_SHARD_IDS"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "one"}, "DISCORD_SHARD_IDS"),
+        ({"REDIS_URL": "redis://r/0", "TELEGRAM_STATE_FILE": "s.pickle"}, "TELEGRAM_STATE_FILE"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+    ]
+    for env, named in bad:
+        with pytest.raises(SettingsError, match=named):
+            Settings.from_env(env)
+
+
 def test_log_lines_never_show_tokens():
     token = "123456:SECRET-abc"
     formatter = RedactingFormatter([token])
